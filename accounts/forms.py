@@ -1,0 +1,123 @@
+from captcha.fields import CaptchaField
+from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import Region, User, UserKind
+
+# One message for every failure, so an attacker cannot tell unknown accounts from wrong passwords (A4).
+LOGIN_FAILED_MESSAGE = _("The account or password is incorrect, or the account is disabled.")
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        label=_("Username / mobile / ID number"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    captcha = CaptchaField(label=_("Verification code"))
+
+    def __init__(self, request=None, *args, **kwargs):
+        self.request = request
+        self.user_cache = None
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        user = authenticate(self.request, username=cleaned["username"], password=cleaned["password"])
+        if user is None:
+            raise ValidationError(LOGIN_FAILED_MESSAGE, code="invalid_login")
+        self.user_cache = user
+        return cleaned
+
+    def get_user(self):
+        return self.user_cache
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(
+        label=_("Current password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    new_password1 = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validators_help_text_html,
+    )
+    new_password2 = forms.CharField(
+        label=_("Repeat new password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_old_password(self):
+        value = self.cleaned_data["old_password"]
+        if not self.user.check_password(value):
+            raise ValidationError(_("The current password is incorrect."), code="password_incorrect")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("new_password1"), cleaned.get("new_password2")
+        if p1 and p2:
+            if p1 != p2:
+                self.add_error("new_password2", _("The two passwords differ."))
+            else:
+                try:
+                    validate_password(p1, self.user)
+                except ValidationError as e:
+                    self.add_error("new_password1", e)
+                if cleaned.get("old_password") and p1 == cleaned["old_password"]:
+                    self.add_error("new_password1", _("The new password must differ from the current one."))
+        return cleaned
+
+
+class SocialWorkerPasswordResetForm(PasswordResetForm):
+    """Reset by email is for social workers only; officials and stations are reset by their
+    superior office (the manual: no self-service recovery for station accounts)."""
+
+    def get_users(self, email):
+        return (u for u in super().get_users(email) if u.kind == UserKind.SOCIAL_WORKER)
+
+
+class OfficialCreateForm(forms.Form):
+    username = forms.RegexField(
+        label=_("Username"),
+        regex=r"^[A-Za-z0-9_.@+-]{4,150}$",
+        error_messages={"invalid": _("Use 4 or more letters, digits or _ . @ + -.")},
+    )
+    full_name = forms.CharField(label=_("Full name"), max_length=100)
+    region = forms.ModelChoiceField(label=_("Region"), queryset=Region.objects.none())
+    phone = forms.RegexField(
+        label=_("Mobile phone"),
+        regex=r"^1\d{10}$",
+        required=False,
+        error_messages={"invalid": _("Enter an 11-digit mobile number.")},
+    )
+    email = forms.EmailField(label=_("Email"), required=False)
+
+    def __init__(self, *args, regions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = regions if regions is not None else Region.objects.none()
+
+    def clean_username(self):
+        value = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=value).exists():
+            raise ValidationError(_("This username is taken."))
+        return value
+
+    def clean_phone(self):
+        value = self.cleaned_data.get("phone") or None
+        if value and User.objects.filter(phone=value).exists():
+            raise ValidationError(_("This mobile number belongs to another account."))
+        return value

@@ -1,0 +1,235 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from mptt.managers import TreeManager
+from mptt.querysets import TreeQuerySet
+from mptt.models import MPTTModel, TreeForeignKey
+from simple_history.models import HistoricalRecords
+
+from swms.scoping import ScopedQuerySet
+
+
+class RegionLevel(models.TextChoices):
+    COUNTRY = "country", _("Country")
+    PROVINCE = "province", _("Province")
+    CITY = "city", _("City")
+    COUNTY = "county", _("County")
+    TOWN = "town", _("Town")
+    VILLAGE = "village", _("Village")
+
+
+# Administrative rank of each level; a node's level is stored, never derived from depth
+# (北京 districts hang directly under the province, 东莞 towns directly under the city).
+LEVEL_RANK = {
+    RegionLevel.COUNTRY: 0,
+    RegionLevel.PROVINCE: 1,
+    RegionLevel.CITY: 2,
+    RegionLevel.COUNTY: 3,
+    RegionLevel.TOWN: 4,
+    RegionLevel.VILLAGE: 5,
+}
+
+
+class RegionQuerySet(TreeQuerySet, ScopedQuerySet):
+    region_path = ""
+
+    def owned_by(self, user):
+        # Division names and codes are public reference data: anyone signed in may pick from them.
+        return self.all()
+
+
+class RegionManager(TreeManager.from_queryset(RegionQuerySet)):
+    pass
+
+
+class Region(MPTTModel):
+    """An administrative division (行政区划) with its 12-digit statistical code."""
+
+    code = models.CharField(_("division code"), max_length=12, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=10, choices=RegionLevel.choices, db_index=True)
+    parent = TreeForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+    )
+
+    objects = RegionManager()
+
+    class MPTTMeta:
+        order_insertion_by = ["code"]
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def short_code(self) -> str:
+        """The code without its trailing zero groups (6 digits for counties, 9 for towns)."""
+        if self.level in (RegionLevel.TOWN,):
+            return self.code[:9]
+        if self.level == RegionLevel.VILLAGE:
+            return self.code
+        return self.code[:6]
+
+    @property
+    def rank(self) -> int:
+        return LEVEL_RANK[self.level]
+
+    def full_name(self) -> str:
+        return "".join(a.name for a in self.get_ancestors(include_self=True) if a.level != RegionLevel.COUNTRY)
+
+    def contains(self, other: "Region | None") -> bool:
+        """True if `other` is this region or lies below it."""
+        return (
+            other is not None
+            and other.tree_id == self.tree_id
+            and self.lft <= other.lft
+            and other.rght <= self.rght
+        )
+
+
+class UserKind(models.TextChoices):
+    SOCIAL_WORKER = "social_worker", _("Social worker")
+    ORGANIZATION = "organization", _("Organization")
+    STATION = "station", _("Station")
+    OFFICIAL = "official", _("Official")
+
+
+class UserQuerySet(ScopedQuerySet):
+    def owned_by(self, user):
+        return self.filter(pk=user.pk)
+
+    def officials(self):
+        return self.filter(kind=UserKind.OFFICIAL)
+
+    def manageable_by(self, user):
+        """Accounts `user` may create, deactivate and reset: lower levels of their own subtree."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        if user.is_official:
+            return self.below(user.region)
+        return self.none()
+
+
+class SwmsUserManager(UserManager.from_queryset(UserQuerySet)):
+    pass
+
+
+class User(AbstractUser):
+    """Every account: social workers, organizations, stations and officials."""
+
+    kind = models.CharField(_("account type"), max_length=20, choices=UserKind.choices, db_index=True)
+    full_name = models.CharField(_("full name"), max_length=100, blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True, null=True, unique=True)
+    # Resident ID number, normalized (swms.ids.normalize_ric); login identifier for social workers.
+    id_number = models.CharField(_("ID number"), max_length=18, blank=True, null=True, unique=True)
+    region = TreeForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("region"),
+        help_text=_("The region an official is bound to; they see its whole subtree."),
+    )
+    must_change_password = models.BooleanField(_("must change password"), default=False)
+    password_changed_at = models.DateTimeField(_("password changed at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = SwmsUserManager()
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="official") | models.Q(region__isnull=False),
+                name="official_has_region",
+            ),
+        ]
+
+    def __str__(self):
+        return self.full_name or self.username
+
+    @property
+    def is_official(self) -> bool:
+        return self.kind == UserKind.OFFICIAL and self.region_id is not None
+
+    @property
+    def level(self) -> str | None:
+        """An official's level is the level of their region."""
+        return self.region.level if self.is_official else None
+
+    def display_name(self) -> str:
+        return self.full_name or self.username
+
+
+class SecurityEvent(models.Model):
+    """Security event log: who, when, from where, what, with which result (MLPS 安全审计)."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("Login")
+        LOGIN_FAILED = "login_failed", _("Login failed")
+        LOCKOUT = "lockout", _("Account locked out")
+        LOGOUT = "logout", _("Logout")
+        SESSION_EXPIRED = "session_expired", _("Session expired")
+        PASSWORD_CHANGE = "password_change", _("Password changed")
+        PASSWORD_RESET = "password_reset", _("Password reset")
+        PASSWORD_RESET_REQUEST = "password_reset_request", _("Password reset requested")
+        ACCOUNT_CREATED = "account_created", _("Account created")
+        ACCOUNT_DEACTIVATED = "account_deactivated", _("Account deactivated")
+        ACCOUNT_ACTIVATED = "account_activated", _("Account activated")
+
+    kind = models.CharField(_("event"), max_length=30, choices=Kind.choices, db_index=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="security_events",
+        verbose_name=_("account"),
+    )
+    # The identifier typed at login, kept for failed attempts on unknown accounts.
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    success = models.BooleanField(_("success"), default=True)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username}"
+
+
+class UserSession(models.Model):
+    """Which server-side sessions belong to which account, so that logout elsewhere, deactivation and
+    password changes can end them without scanning the session store (S3)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("user session")
+        verbose_name_plural = _("user sessions")

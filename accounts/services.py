@@ -1,0 +1,206 @@
+"""Account services: every write to accounts goes through one of these functions."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from importlib import import_module
+
+from axes.helpers import get_client_ip_address
+from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Region, SecurityEvent, User, UserKind, UserSession
+
+
+class AccountError(Exception):
+    """A domain error with a message fit for the user."""
+
+
+def security_event_record(
+    *,
+    kind: str,
+    request=None,
+    actor: User | None = None,
+    target: User | None = None,
+    username: str = "",
+    success: bool = True,
+    detail: str = "",
+) -> SecurityEvent:
+    """Write one row of the security event log."""
+    ip = None
+    if request is not None:
+        try:
+            ip = get_client_ip_address(request)
+        except Exception:  # a malformed forwarded header must not break the audit trail
+            ip = request.META.get("REMOTE_ADDR")
+    if actor is None and request is not None and getattr(request, "user", None) is not None:
+        actor = request.user if request.user.is_authenticated else None
+    if not username and target is not None:
+        username = target.username
+    # Strip control characters so a crafted username cannot forge log lines (L4).
+    username = "".join(ch for ch in username if ch.isprintable())[:150]
+    return SecurityEvent.objects.create(
+        kind=kind,
+        actor=actor,
+        target=target,
+        username=username,
+        ip_address=ip,
+        success=success,
+        detail=detail[:255],
+    )
+
+
+def generate_initial_password(length: int = 12) -> str:
+    """A random password that satisfies the policy (all four character classes)."""
+    alphabet = string.ascii_letters + string.digits + "@#%+=?"
+    while True:
+        pw = "".join(secrets.choice(alphabet) for _ in range(length))
+        if (
+            any(c.islower() for c in pw)
+            and any(c.isupper() for c in pw)
+            and any(c.isdigit() for c in pw)
+            and any(c in "@#%+=?" for c in pw)
+        ):
+            return pw
+
+
+def _sessions_end_for(user: User, keep_session_key: str | None = None) -> int:
+    """End every server-side session of `user` (S3). Returns how many were ended."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    rows = UserSession.objects.filter(user=user)
+    if keep_session_key:
+        rows = rows.exclude(session_key=keep_session_key)
+    keys = list(rows.values_list("session_key", flat=True))
+    for key in keys:
+        store(session_key=key).delete()
+    rows.delete()
+    return len(keys)
+
+
+def official_create(
+    *,
+    actor: User | None,
+    username: str,
+    region: Region,
+    full_name: str = "",
+    phone: str | None = None,
+    email: str = "",
+    request=None,
+) -> tuple[User, str]:
+    """Create an official account below the actor's node; returns the user and the initial password,
+    which is shown once and must be changed at first login."""
+    if actor is not None and not actor.is_superuser:
+        if not (actor.is_official and actor.region.contains(region) and region.pk != actor.region_id):
+            raise PermissionDenied(_("You can only create accounts for regions below your own."))
+    if User.objects.filter(username=username).exists():
+        raise AccountError(_("The username %(username)s is taken.") % {"username": username})
+    password = generate_initial_password()
+    with transaction.atomic():
+        user = User(
+            username=username,
+            kind=UserKind.OFFICIAL,
+            region=region,
+            full_name=full_name,
+            phone=phone or None,
+            email=email,
+            must_change_password=True,
+            created_by=actor,
+        )
+        user.set_password(password)
+        user.save()
+        security_event_record(
+            kind=SecurityEvent.Kind.ACCOUNT_CREATED, request=request, actor=actor, target=user
+        )
+    return user, password
+
+
+def _check_manageable(actor: User, target: User) -> None:
+    if not User.objects.manageable_by(actor).filter(pk=target.pk).exists():
+        raise PermissionDenied(_("You can only manage accounts of lower levels in your region."))
+    if actor.pk == target.pk:
+        raise PermissionDenied(_("You cannot manage your own account here."))
+
+
+def user_deactivate(*, actor: User, target: User, request=None) -> User:
+    """Deactivate an account and end its sessions at once (S3, Z6)."""
+    _check_manageable(actor, target)
+    with transaction.atomic():
+        target = User.objects.select_for_update().get(pk=target.pk)
+        if not target.is_active:
+            raise AccountError(_("This account is already deactivated."))
+        target.is_active = False
+        target.save(update_fields=["is_active"])
+        security_event_record(
+            kind=SecurityEvent.Kind.ACCOUNT_DEACTIVATED, request=request, actor=actor, target=target
+        )
+    _sessions_end_for(target)
+    return target
+
+
+def user_activate(*, actor: User, target: User, request=None) -> User:
+    """Reactivate a deactivated account."""
+    _check_manageable(actor, target)
+    with transaction.atomic():
+        target = User.objects.select_for_update().get(pk=target.pk)
+        if target.is_active:
+            raise AccountError(_("This account is already active."))
+        target.is_active = True
+        target.save(update_fields=["is_active"])
+        security_event_record(
+            kind=SecurityEvent.Kind.ACCOUNT_ACTIVATED, request=request, actor=actor, target=target
+        )
+    return target
+
+
+def user_password_reset(*, actor: User, target: User, request=None) -> str:
+    """Set a new random password that must be changed at next login; returns it to show once."""
+    _check_manageable(actor, target)
+    password = generate_initial_password()
+    with transaction.atomic():
+        target = User.objects.select_for_update().get(pk=target.pk)
+        target.set_password(password)
+        target.must_change_password = True
+        target.password_changed_at = timezone.now()
+        target.save(update_fields=["password", "must_change_password", "password_changed_at"])
+        security_event_record(
+            kind=SecurityEvent.Kind.PASSWORD_RESET, request=request, actor=actor, target=target,
+            detail="by administrator",
+        )
+    _sessions_end_for(target)
+    return password
+
+
+def password_change(*, user: User, new_password: str, request=None) -> None:
+    """Change the user's own password (validated), clear the forced-change flag, keep this session
+    and end every other one."""
+    validate_password(new_password, user)
+    if user.check_password(new_password):
+        raise ValidationError(_("The new password must differ from the current one."))
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.must_change_password = False
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+        security_event_record(kind=SecurityEvent.Kind.PASSWORD_CHANGE, request=request, actor=user, target=user)
+    if request is not None:
+        update_session_auth_hash(request, user)
+        _sessions_end_for(user, keep_session_key=request.session.session_key)
+    else:
+        _sessions_end_for(user)
+
+
+def password_reset_completed(*, user: User, request=None) -> None:
+    """After a self-service reset by email link: the new password counts as freshly chosen."""
+    user.must_change_password = False
+    user.password_changed_at = timezone.now()
+    user.save(update_fields=["must_change_password", "password_changed_at"])
+    security_event_record(
+        kind=SecurityEvent.Kind.PASSWORD_RESET, request=request, actor=user, target=user, detail="by email link"
+    )
+    _sessions_end_for(user)

@@ -1,0 +1,236 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_POST
+
+from swms.decorators import official_required
+from swms.scoping import get_visible_or_404
+
+from . import services
+from .forms import LoginForm, OfficialCreateForm, PasswordChangeForm, SocialWorkerPasswordResetForm
+from .models import Region, RegionLevel, SecurityEvent, User
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+def login_view(request):
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if request.method == "POST":
+        form = LoginForm(request, data=request.POST)
+        if form.is_valid():
+            auth_login(request, form.get_user())
+            if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+                next_url = reverse(settings.LOGIN_REDIRECT_URL)
+            return HttpResponseRedirect(next_url or reverse(settings.LOGIN_REDIRECT_URL))
+    else:
+        form = LoginForm(request)
+    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+@require_POST
+def logout_view(request):
+    auth_logout(request)
+    messages.info(request, _("You have logged out."))
+    return redirect("accounts:login")
+
+
+@sensitive_post_parameters()
+@login_required
+def password_change_view(request):
+    if request.method == "POST":
+        form = PasswordChangeForm(request.user, request.POST)
+        if form.is_valid():
+            try:
+                services.password_change(
+                    user=request.user, new_password=form.cleaned_data["new_password1"], request=request
+                )
+            except ValidationError as e:
+                form.add_error("new_password1", e)
+            else:
+                messages.success(request, _("Your password has been changed."))
+                return redirect(settings.LOGIN_REDIRECT_URL)
+    else:
+        form = PasswordChangeForm(request.user)
+    return render(
+        request,
+        "accounts/password_change.html",
+        {"form": form, "forced": request.user.must_change_password},
+    )
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = SocialWorkerPasswordResetForm
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password-reset-done")
+
+    def form_valid(self, form):
+        services.security_event_record(
+            kind=SecurityEvent.Kind.PASSWORD_RESET_REQUEST,
+            request=self.request,
+            username=form.cleaned_data["email"],
+        )
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password-reset-complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_reset_completed(user=form.user, request=self.request)
+        return response
+
+
+# --- Officials manage the accounts of their subtree ------------------------------------------
+
+
+@login_required
+@official_required
+def official_list(request):
+    officials = User.objects.visible_to(request.user).officials().select_related("region")
+    region = None
+    if request.GET.get("region"):
+        region = get_visible_or_404(Region, request.user, pk=request.GET["region"])
+        officials = officials.within(region)
+    q = request.GET.get("q", "").strip()
+    if q:
+        officials = officials.filter(Q(username__icontains=q) | Q(full_name__icontains=q))
+    officials = officials.order_by("region__tree_id", "region__lft", "username")
+    page = Paginator(officials, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/official_list.html",
+        {"page": page, "region": region, "q": q, "tree_roots": region_tree_root_for(request.user)},
+    )
+
+
+@login_required
+@official_required
+def official_create(request):
+    regions = Region.objects.visible_to(request.user).below(request.user.region).exclude(
+        level=RegionLevel.VILLAGE
+    )
+    if request.method == "POST":
+        form = OfficialCreateForm(request.POST, regions=regions)
+        if form.is_valid():
+            try:
+                user, password = services.official_create(actor=request.user, request=request, **form.cleaned_data)
+            except (services.AccountError, PermissionDenied) as e:
+                form.add_error(None, str(e))
+            else:
+                return render(
+                    request, "accounts/password_shown_once.html", {"account": user, "password": password}
+                )
+    else:
+        form = OfficialCreateForm(regions=regions, initial={"region": request.GET.get("region")})
+    return render(request, "accounts/official_form.html", {"form": form})
+
+
+@login_required
+@official_required
+def official_detail(request, pk):
+    account = get_visible_or_404(User.objects.officials().select_related("region"), request.user, pk=pk)
+    can_manage = User.objects.manageable_by(request.user).filter(pk=account.pk).exists()
+    events = SecurityEvent.objects.filter(target=account).order_by("-created_at")[:20]
+    return render(
+        request,
+        "accounts/official_detail.html",
+        {"account": account, "can_manage": can_manage, "events": events},
+    )
+
+
+def _managed_action(request, pk, action):
+    account = get_visible_or_404(User.objects.officials(), request.user, pk=pk)
+    try:
+        result = action(actor=request.user, target=account, request=request)
+    except services.AccountError as e:
+        messages.error(request, str(e))
+    except PermissionDenied:
+        raise
+    else:
+        return result, account
+    return None, account
+
+
+@require_POST
+@login_required
+@official_required
+def official_deactivate(request, pk):
+    result, account = _managed_action(request, pk, services.user_deactivate)
+    if result is not None:
+        messages.success(request, _("The account %(name)s is deactivated.") % {"name": account.username})
+    return redirect("accounts:official-detail", pk=account.pk)
+
+
+@require_POST
+@login_required
+@official_required
+def official_activate(request, pk):
+    result, account = _managed_action(request, pk, services.user_activate)
+    if result is not None:
+        messages.success(request, _("The account %(name)s is active again.") % {"name": account.username})
+    return redirect("accounts:official-detail", pk=account.pk)
+
+
+@require_POST
+@login_required
+@official_required
+def official_password_reset(request, pk):
+    password, account = _managed_action(request, pk, services.user_password_reset)
+    if password is None:
+        return redirect("accounts:official-detail", pk=account.pk)
+    return render(request, "accounts/password_shown_once.html", {"account": account, "password": password})
+
+
+# --- Region tree (htmx) ----------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def region_children(request, pk):
+    """The children of one region, as tree rows for the lazy-loading sidebar."""
+    region = get_visible_or_404(Region, request.user, pk=pk)
+    children = (
+        Region.objects.visible_to(request.user)
+        .filter(parent=region)
+        .exclude(level=RegionLevel.VILLAGE)
+        .order_by("code")
+    )
+    return render(
+        request,
+        "includes/region_tree_nodes.html",
+        {"nodes": children, "base": _local_path(request.GET.get("base", ""))},
+    )
+
+
+def _local_path(value: str) -> str:
+    """Only a path on this site may be the link base of tree nodes (no open redirect)."""
+    return value if value.startswith("/") and not value.startswith("//") else ""
+
+
+def region_tree_root_for(user) -> list[Region]:
+    """The top of the tree a user sees in the sidebar."""
+    if user.is_official:
+        return [user.region]
+    return list(Region.objects.root_nodes())
+

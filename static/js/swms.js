@@ -1,0 +1,30 @@
+// SWMS shell behaviour. Loaded from static/ (CSP: no inline scripts).
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".tree-toggle");
+    if (toggle) {
+      var expanded = toggle.getAttribute("aria-expanded") === "true";
+      toggle.setAttribute("aria-expanded", expanded ? "false" : "true");
+      var children = toggle.parentElement.querySelector(":scope > .tree-children");
+      if (children) { children.classList.toggle("collapsed", expanded); }
+    }
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  });
+  // The captcha image can be refreshed by clicking it.
+  document.addEventListener("click", function (event) {
+    var img = event.target.closest("img.captcha");
+    if (!img) { return; }
+    fetch("/captcha/refresh/", { headers: { "X-Requested-With": "XMLHttpRequest" } })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        img.src = data.image_url;
+        var key = img.parentElement.querySelector("input[name$='_0']");
+        if (key) { key.value = data.key; }
+      });
+  });
+})();

@@ -1,0 +1,113 @@
+"""Session and password policy middleware (SECURITY.md S2, A3)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+SESSION_LOGIN_AT = "swms_login_at"
+SESSION_LAST_SEEN = "swms_last_seen"
+
+# Paths a user who must change the password may still reach.
+_ALWAYS_ALLOWED_PREFIXES = ("/static/", "/captcha/", "/i18n/", "/verify/")
+
+
+def _allowed_names():
+    return {
+        reverse("accounts:password-change"),
+        reverse("accounts:logout"),
+    }
+
+
+class SessionTimeoutMiddleware:
+    """Ends a session after SESSION_IDLE_TIMEOUT without a request, or SESSION_ABSOLUTE_TIMEOUT
+    after login, whichever comes first. Django alone has only a sliding cookie age."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = timezone.now()
+            login_at = _parse(request.session.get(SESSION_LOGIN_AT))
+            last_seen = _parse(request.session.get(SESSION_LAST_SEEN))
+            if login_at is None:
+                request.session[SESSION_LOGIN_AT] = now.isoformat()
+                login_at = now
+            idle = last_seen is not None and now - last_seen > settings.SESSION_IDLE_TIMEOUT
+            absolute = now - login_at > settings.SESSION_ABSOLUTE_TIMEOUT
+            if idle or absolute:
+                from accounts.services import security_event_record
+
+                security_event_record(
+                    kind="session_expired",
+                    request=request,
+                    target=user,
+                    detail="idle" if idle else "absolute",
+                )
+                logout(request)
+                messages.info(request, _("Your session has expired. Please log in again."))
+                return redirect(f"{reverse(settings.LOGIN_URL)}?next={request.path}")
+            # Do not let htmx polling keep a session alive forever: every request counts here,
+            # which is what "idle" means for a server-rendered app.
+            request.session[SESSION_LAST_SEEN] = now.isoformat()
+        return self.get_response(request)
+
+
+class PasswordChangeRequiredMiddleware:
+    """Forces a password change for initial/reset passwords and expired ones before any other page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and password_change_due(user)
+            and not request.path.startswith(_ALWAYS_ALLOWED_PREFIXES)
+            and request.path not in _allowed_names()
+        ):
+            return redirect("accounts:password-change")
+        return self.get_response(request)
+
+
+def password_change_due(user) -> bool:
+    if user.must_change_password:
+        return True
+    days = settings.PASSWORD_EXPIRY_DAYS
+    if days and user.password_changed_at:
+        return timezone.now() - user.password_changed_at > timedelta(days=days)
+    return False
+
+
+class NoStoreForAuthenticatedMiddleware:
+    """Pages for signed-in users carry personal information: never cache them (P4)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith("/static/"):
+            response["Cache-Control"] = "no-store, private"
+        return response
+
+
+def _parse(value) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,1 @@
+# Shared models (the review log) live here; see swms/workflow.py.

@@ -1,0 +1,16 @@
+"""Test settings: PostgreSQL (DATABASE_URL, default the local server), eager Celery unless a test
+starts a worker, fast hashing, captcha test mode, and the test-only app for the workflow tests."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/swms")
+
+from .settings import *  # noqa: E402, F403
+from .settings import INSTALLED_APPS  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CAPTCHA_TEST_MODE = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,0 +1,14 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("reports.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("captcha/", include("captcha.urls")),
+    path(settings.SWMS_ADMIN_PATH, admin.site.urls),
+]
+
+handler404 = "swms.views.not_found"
+handler500 = "swms.views.server_error"

@@ -1,0 +1,10 @@
+from django.shortcuts import render
+
+
+def not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    # Generic page: no stack trace, no detail (D1).
+    return render(request, "500.html", status=500)
