@@ -58,6 +58,9 @@ class Region(MPTTModel):
 
     class MPTTMeta:
         order_insertion_by = ["code"]
+        # `level` is the administrative level (stored, never derived from depth); mptt's own
+        # depth counter gets another name.
+        level_attr = "depth"
 
     class Meta:
         verbose_name = _("region")
@@ -124,7 +127,8 @@ class SwmsUserManager(UserManager.from_queryset(UserQuerySet)):
 class User(AbstractUser):
     """Every account: social workers, organizations, stations and officials."""
 
-    kind = models.CharField(_("account type"), max_length=20, choices=UserKind.choices, db_index=True)
+    # Blank for operator (superuser) accounts, which hold no role in the region tree.
+    kind = models.CharField(_("account type"), max_length=20, choices=UserKind.choices, blank=True, db_index=True)
     full_name = models.CharField(_("full name"), max_length=100, blank=True)
     phone = models.CharField(_("mobile phone"), max_length=20, blank=True, null=True, unique=True)
     # Resident ID number, normalized (swms.ids.normalize_ric); login identifier for social workers.
