@@ -204,3 +204,45 @@ def password_reset_completed(*, user: User, request=None) -> None:
         kind=SecurityEvent.Kind.PASSWORD_RESET, request=request, actor=user, target=user, detail="by email link"
     )
     _sessions_end_for(user)
+
+
+def official_username_for(region: Region) -> str:
+    """The account-initialization username of a region's first official: mz + its short code."""
+    return f"mz{region.short_code}"
+
+
+def officials_initialize(*, root: Region, levels: list[str], progress=None) -> tuple[list[tuple[User, str]], int]:
+    """Create one official per region of `root`'s subtree at the given levels, with random initial
+    passwords to be changed at first login. Regions that already have their account are skipped, so a
+    re-run creates only what is missing. Returns (created (user, password) pairs, skipped count)."""
+    regions = list(Region.objects.within(root).filter(level__in=levels).order_by("tree_id", "lft"))
+    taken = set(
+        User.objects.filter(username__in=[official_username_for(r) for r in regions]).values_list(
+            "username", flat=True
+        )
+    )
+    created: list[tuple[User, str]] = []
+    skipped = 0
+    for i, region in enumerate(regions, start=1):
+        username = official_username_for(region)
+        if username in taken:
+            skipped += 1
+        else:
+            with transaction.atomic():
+                password = generate_initial_password()
+                user = User(
+                    username=username,
+                    kind=UserKind.OFFICIAL,
+                    region=region,
+                    full_name=f"{region.name}{_('civil-affairs office')}",
+                    must_change_password=True,
+                )
+                user.set_password(password)
+                user.save()
+                security_event_record(
+                    kind=SecurityEvent.Kind.ACCOUNT_CREATED, target=user, detail="init_officials"
+                )
+            created.append((user, password))
+        if progress:
+            progress(i, len(regions))
+    return created, skipped

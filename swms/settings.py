@@ -170,7 +170,8 @@ USE_TZ = True
 # --- Static and uploaded files --------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("SWMS_STATIC_ROOT", default=str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Uploaded files are private: no MEDIA_URL route; they are served by permission-checking views.
 MEDIA_ROOT = Path(env.str("SWMS_PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 STORAGES = {
@@ -227,3 +228,6 @@ LOGGING = {
 }
 # Django admin lives under a configurable path (for operators; not linked from the app).
 SWMS_ADMIN_PATH = env.str("SWMS_ADMIN_PATH", default="ops-admin/")
+# Serve static files straight from static/ (no collectstatic needed for the demo and tests);
+# production settings serve the hashed, compressed copies from STATIC_ROOT instead.
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,52 @@
+# SWMS: two commands.  `make demo` serves the app on SQLite with demo data; `make test` runs
+# the whole suite on PostgreSQL plus ruff.  Both set up what they need first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DJANGO_SETTINGS_MODULE ?= swms.settings
+# Debian packages: WeasyPrint (pango, harfbuzz subsetting), a CJK font, Chromium for browser tests,
+# gettext for the catalog, poppler-utils (pdftotext) to read PDFs back in tests.
+DEB_PACKAGES := gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei chromium poppler-utils
+
+.PHONY: demo demo-setup test install system-deps messages lint serve clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+messages: $(STAMP)
+	$(BIN)/python manage.py compilemessages -l zh_Hans -v 0
+
+demo-setup: $(STAMP) messages
+	$(BIN)/python manage.py migrate --noinput -v 0
+	$(BIN)/python manage.py import_regions data/regions/guangdong-2025.csv
+	$(BIN)/python manage.py seed_demo
+
+demo: demo-setup
+	@echo "SWMS demo on http://127.0.0.1:8000/  (Ctrl-C to stop)"
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-0} $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) system-deps messages lint
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/swms} \
+	  DJANGO_SETTINGS_MODULE=swms.settings_test DJANGO_ALLOW_ASYNC_UNSAFE=true \
+	  $(BIN)/pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,64 @@
+"""Demo accounts for every role on the Guangdong tree (for `make demo` only, never in production)."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Region, User, UserKind
+
+DEMO_PASSWORD = "Swms@Demo2026"
+
+# username, kind, region code, full name, extra fields
+DEMO_ACCOUNTS = [
+    ("demo_province", UserKind.OFFICIAL, "440000000000", "广东省民政厅 (演示)", {}),
+    ("demo_city", UserKind.OFFICIAL, "440100000000", "广州市民政局 (演示)", {}),
+    ("demo_county", UserKind.OFFICIAL, "440104000000", "越秀区民政局 (演示)", {}),
+    ("demo_county2", UserKind.OFFICIAL, "440103000000", "荔湾区民政局 (演示)", {}),
+    ("demo_dongguan", UserKind.OFFICIAL, "441900000000", "东莞市民政局 (演示)", {}),
+    ("demo_worker", UserKind.SOCIAL_WORKER, None, "张社工 (演示)",
+     {"phone": "13800138000", "id_number": "11010519491231002X", "email": "worker@example.com"}),
+    ("demo_org", UserKind.ORGANIZATION, None, "越秀区阳光社会工作服务中心 (演示)", {}),
+    ("demo_station", UserKind.STATION, "440104001000", "洪桥街道社工站 (演示)", {}),
+]
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo accounts (one per role) and print their logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=DEMO_PASSWORD)
+
+    @transaction.atomic
+    def handle(self, *args, password, **options):
+        if not settings.DEBUG and "sqlite" not in settings.DATABASES["default"]["ENGINE"]:
+            raise CommandError("seed_demo is for the embedded demo (SQLite or DEBUG) only.")
+        rows = []
+        for username, kind, code, full_name, extra in DEMO_ACCOUNTS:
+            region = None
+            if code:
+                region = Region.objects.filter(code=code).first()
+                if region is None:
+                    raise CommandError(f"Region {code} is missing: run import_regions on the Guangdong file first.")
+            user, _ = User.objects.update_or_create(
+                username=username,
+                defaults={"kind": kind, "region": region, "full_name": full_name, "is_active": True,
+                          "must_change_password": False, "password_changed_at": timezone.now(), **extra},
+            )
+            user.set_password(password)
+            user.save()
+            rows.append((username, user.get_kind_display(), region.name if region else "—"))
+        ops, _ = User.objects.update_or_create(
+            username="demo_ops",
+            defaults={"kind": "", "is_superuser": True, "is_staff": True, "full_name": "运维 (演示)",
+                      "must_change_password": False, "password_changed_at": timezone.now()},
+        )
+        ops.set_password(password)
+        ops.save()
+        rows.append(("demo_ops", "superuser", "—"))
+
+        self.stdout.write("\nDemo logins (password for all: %s)\n" % password)
+        self.stdout.write(f"{'username':<16}{'role':<22}region")
+        for username, role, region in rows:
+            self.stdout.write(f"{username:<16}{str(role):<22}{region}")
+        self.stdout.write("Captcha: type the characters shown in the image.\n")

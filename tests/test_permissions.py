@@ -1,0 +1,161 @@
+"""Role × URL permission matrix (pretix style, SECURITY.md Z1/Z2/Z3).
+
+Every named URL pattern of the project must appear in MATRIX; a new URL without a row fails
+`test_every_url_pattern_is_in_the_matrix`. Out-of-scope objects give 404, roles that may never use
+a page get 403, anonymous users are sent to the login page except on the public pages.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import make_user
+
+ROLES = ["anonymous", "social_worker", "organization", "station", "county", "city", "province", "outsider", "superuser"]
+
+# Namespaces that belong to third-party apps and are covered elsewhere.
+EXEMPT_NAMESPACES = {"admin", "captcha"}
+EXEMPT_NAMES = {"captcha-image", "captcha-image-2x", "captcha-audio", "captcha-refresh"}
+
+PUBLIC = dict.fromkeys(ROLES, 200)
+LOGGED_IN_200 = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 200)}
+OFFICIALS_ONLY = {
+    "anonymous": 302,
+    "social_worker": 403,
+    "organization": 403,
+    "station": 403,
+    "county": 200,
+    "city": 200,
+    "province": 200,
+    "outsider": 200,
+    "superuser": 200,
+}
+
+
+def _object_rule(ok: int) -> dict:
+    """A URL about the 洪桥街道 official (below 越秀区): the sibling county must get 404."""
+    return {
+        "anonymous": 302,
+        "social_worker": 403,
+        "organization": 403,
+        "station": 403,
+        "county": ok,
+        "city": ok,
+        "province": ok,
+        "outsider": 404,
+        "superuser": ok,
+    }
+
+
+# url name -> (method, kwargs factory name, expected status per role)
+MATRIX = {
+    "reports:workbench": ("get", None, LOGGED_IN_200),
+    "accounts:login": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
+    "accounts:logout": ("post", None, dict.fromkeys(ROLES, 302)),
+    "accounts:password-change": ("get", None, LOGGED_IN_200),
+    "accounts:password-reset": ("get", None, PUBLIC),
+    "accounts:password-reset-done": ("get", None, PUBLIC),
+    "accounts:password-reset-confirm": ("get", "reset_token", PUBLIC),
+    "accounts:password-reset-complete": ("get", None, PUBLIC),
+    "accounts:official-list": ("get", None, OFFICIALS_ONLY),
+    "accounts:official-create": ("get", None, OFFICIALS_ONLY),
+    "accounts:official-detail": ("get", "town_official", _object_rule(200)),
+    "accounts:official-deactivate": ("post", "town_official", _object_rule(302)),
+    "accounts:official-activate": ("post", "town_official", _object_rule(302)),
+    "accounts:official-password-reset": ("post", "town_official", _object_rule(200)),
+    "accounts:region-children": (
+        "get",
+        "county_region",
+        {**dict.fromkeys(ROLES, 200), "anonymous": 302, "outsider": 404},
+    ),
+    "set_language": ("post", None, dict.fromkeys(ROLES, 302)),
+}
+
+
+def _walk(resolver, namespace=""):
+    for p in resolver.url_patterns:
+        if isinstance(p, URLResolver):
+            ns = p.namespace or ""
+            if ns in EXEMPT_NAMESPACES:
+                continue
+            yield from _walk(p, f"{namespace}{ns}:" if ns else namespace)
+        elif isinstance(p, URLPattern) and p.name:
+            yield f"{namespace}{p.name}"
+
+
+def test_every_url_pattern_is_in_the_matrix():
+    names = {n for n in _walk(get_resolver()) if n.split(":")[-1] not in EXEMPT_NAMES}
+    missing = names - set(MATRIX)
+    assert not missing, f"URL patterns missing from the permission matrix: {sorted(missing)}"
+    stale = set(MATRIX) - names
+    assert not stale, f"matrix rows for URLs that no longer exist: {sorted(stale)}"
+
+
+@pytest.fixture
+def role_users(regions, alice, charlie, city_official, province_official, social_worker, organization_user,
+               station_user, superuser):
+    return {
+        "anonymous": None,
+        "social_worker": social_worker,
+        "organization": organization_user,
+        "station": station_user,
+        "county": alice,
+        "city": city_official,
+        "province": province_official,
+        "outsider": charlie,
+        "superuser": superuser,
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url_name", sorted(MATRIX))
+def test_permission_matrix(client, regions, role_users, role, url_name):
+    method, kwargs_name, expected = MATRIX[url_name]
+    target = make_user("hq_town_official", "official", regions["洪桥街道"])
+    kwargs = {
+        None: {},
+        "town_official": {"pk": target.pk},
+        "county_region": {"pk": regions["越秀区"].pk},
+        "reset_token": {"uidb64": "MQ", "token": "set-password"},
+    }[kwargs_name]
+    user = role_users[role]
+    if user is not None:
+        client.force_login(user)
+    url = reverse(url_name, kwargs=kwargs)
+    response = getattr(client, method)(url, {"language": "zh-hans"} if url_name == "set_language" else {})
+    assert response.status_code == expected[role], f"{role} {method.upper()} {url}"
+    if role == "anonymous" and expected[role] == 302 and url_name not in ("accounts:logout", "set_language"):
+        assert response["Location"].startswith(reverse("accounts:login"))
+
+
+# Django's own set_language answers GET with a redirect and changes nothing, so it is not listed.
+@pytest.mark.parametrize(
+    "url_name", [name for name, (method, _, _) in MATRIX.items() if method == "post" and name != "set_language"]
+)
+def test_mutating_views_refuse_get(client, regions, alice, url_name):
+    """No state change through GET (I4)."""
+    target = make_user("hq_town_official", "official", regions["洪桥街道"])
+    kwargs = {"pk": target.pk} if "official-" in url_name else {}
+    client.force_login(alice)
+    response = client.get(reverse(url_name, kwargs=kwargs))
+    assert response.status_code == 405
+    target.refresh_from_db()
+    assert target.is_active
+
+
+def test_post_without_csrf_token_is_refused(regions, alice):
+    from django.test import Client
+
+    target = make_user("hq_town_official", "official", regions["洪桥街道"])
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(alice)
+    response = csrf_client.post(reverse("accounts:official-deactivate", kwargs={"pk": target.pk}))
+    assert response.status_code == 403
+    target.refresh_from_db()
+    assert target.is_active
+
+
+def test_admin_is_for_staff_only(client, alice):
+    client.force_login(alice)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert "login" in response["Location"]
