@@ -6,13 +6,16 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .backends import canonical_identifier
+from swms.forms import BootstrapFormMixin
+
 from .models import Region, User, UserKind
 
 # One message for every failure, so an attacker cannot tell unknown accounts from wrong passwords (A4).
 LOGIN_FAILED_MESSAGE = _("The account or password is incorrect, or the account is disabled.")
 
 
-class LoginForm(forms.Form):
+class LoginForm(BootstrapFormMixin, forms.Form):
     username = forms.CharField(
         label=_("Username / mobile / ID number"),
         max_length=150,
@@ -32,7 +35,9 @@ class LoginForm(forms.Form):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        user = authenticate(self.request, username=cleaned["username"], password=cleaned["password"])
+        # Authenticate (and so throttle, A4) under one key per account, however it was typed.
+        username = canonical_identifier(cleaned["username"])
+        user = authenticate(self.request, username=username, password=cleaned["password"])
         if user is None:
             raise ValidationError(LOGIN_FAILED_MESSAGE, code="invalid_login")
         self.user_cache = user
@@ -42,7 +47,7 @@ class LoginForm(forms.Form):
         return self.user_cache
 
 
-class PasswordChangeForm(forms.Form):
+class PasswordChangeForm(BootstrapFormMixin, forms.Form):
     old_password = forms.CharField(
         label=_("Current password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
@@ -82,7 +87,7 @@ class PasswordChangeForm(forms.Form):
         return cleaned
 
 
-class SocialWorkerPasswordResetForm(PasswordResetForm):
+class SocialWorkerPasswordResetForm(BootstrapFormMixin, PasswordResetForm):
     """Reset by email is for social workers only; officials and stations are reset by their
     superior office (the manual: no self-service recovery for station accounts)."""
 
@@ -90,7 +95,7 @@ class SocialWorkerPasswordResetForm(PasswordResetForm):
         return (u for u in super().get_users(email) if u.kind == UserKind.SOCIAL_WORKER)
 
 
-class OfficialCreateForm(forms.Form):
+class OfficialCreateForm(BootstrapFormMixin, forms.Form):
     username = forms.RegexField(
         label=_("Username"),
         regex=r"^[A-Za-z0-9_.@+-]{4,150}$",

@@ -4,6 +4,9 @@ Every access test has an outsider: `alice` is the official of 越秀区 and `cha
 荔湾区; `bob` is a second 越秀区 official (a colleague at the same node).
 """
 
+import os
+from pathlib import Path
+
 import pytest
 
 from accounts.models import Region, User, UserKind
@@ -109,3 +112,36 @@ def login(client, user):
     """Log a test client in through Django's session machinery (the login form has its own tests)."""
     client.force_login(user)
     return client
+
+
+# --- Real Chromium through Playwright (Debian's build; the bundled download does not work here) ---
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+CHROMIUM = os.environ.get("SWMS_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "locale": "zh-CN"}
+
+
+@pytest.fixture
+def screenshot_dir():
+    path = Path(__file__).resolve().parent.parent / "test-results" / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

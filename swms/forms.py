@@ -1,0 +1,25 @@
+"""Form helpers shared by every app."""
+
+from django import forms
+
+
+class BootstrapFormMixin:
+    """Give every widget its Bootstrap 5 class, so templates render fields with one include."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            widgets = getattr(widget, "widgets", [widget])
+            for w in widgets:
+                if isinstance(w, forms.CheckboxInput | forms.RadioSelect | forms.CheckboxSelectMultiple):
+                    css = "form-check-input"
+                elif isinstance(w, forms.Select):
+                    css = "form-select"
+                elif isinstance(w, forms.HiddenInput):
+                    continue
+                else:
+                    css = "form-control"
+                existing = w.attrs.get("class", "")
+                if css not in existing.split():
+                    w.attrs["class"] = f"{existing} {css}".strip()
