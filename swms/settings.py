@@ -231,3 +231,6 @@ SWMS_ADMIN_PATH = env.str("SWMS_ADMIN_PATH", default="ops-admin/")
 # Serve static files straight from static/ (no collectstatic needed for the demo and tests);
 # production settings serve the hashed, compressed copies from STATIC_ROOT instead.
 WHITENOISE_USE_FINDERS = True
+# django-guardian: object permissions only for true per-object grants (an organization operating a
+# station). No "AnonymousUser" account is created: no default accounts (A1).
+ANONYMOUS_USER_NAME = None
