@@ -1,1 +1,100 @@
-# Shared models (the review log) live here; see swms/workflow.py.
+"""Shared models: the vocabulary of the review workflow and its append-only log (see swms/workflow.py)."""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    COUNTY_APPROVED = "county_approved", _("Initial review passed")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    RETURNED = "returned", _("Returned for changes")
+
+
+class Action(models.TextChoices):
+    SUBMIT = "submit", _("Submit")
+    WITHDRAW = "withdraw", _("Withdraw")
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+    RETURN = "return", _("Return for changes")
+
+
+class Step(models.TextChoices):
+    APPLICANT = "applicant", _("Applicant")
+    INITIAL = "initial", _("Initial review")
+    FINAL = "final", _("Final review")
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or remove a review log row."""
+
+
+class ReviewLogQuerySet(models.QuerySet):
+    # Bulk paths bypass Model.save()/delete(), so they are closed here as well.
+    def update(self, **kwargs):
+        raise AppendOnlyError(_("The review log is append-only."))
+
+    def delete(self):
+        raise AppendOnlyError(_("The review log is append-only."))
+
+
+class ReviewLog(models.Model):
+    """One review action on one reviewable item: who, in which capacity, from which state to which, why."""
+
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, related_name="+", verbose_name=_("item type")
+    )
+    object_id = models.PositiveBigIntegerField(_("item id"))
+    item = GenericForeignKey("content_type", "object_id")
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    step = models.CharField(_("step"), max_length=20, choices=Step.choices)
+    # PROTECT: an account that has reviewed something is deactivated, never deleted (audit trail).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("actor")
+    )
+    # The actor's region at the time of the action; officials move, the record must not.
+    actor_region = models.ForeignKey(
+        "accounts.Region",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor's region"),
+    )
+    # Plain strings, not State choices: a model may declare a workflow with states of its own.
+    from_state = models.CharField(_("from state"), max_length=20)
+    to_state = models.CharField(_("to state"), max_length=20)
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    objects = ReviewLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("review log entry")
+        verbose_name_plural = _("review log")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="swms_reviewlog_item_idx")]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.from_state} → {self.to_state}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(_("The review log is append-only."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(_("The review log is append-only."))
+
+
+def review_log_for(obj) -> models.QuerySet[ReviewLog]:
+    """The review log rows of one item, oldest first."""
+    return ReviewLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk
+    ).order_by("created_at", "id")
