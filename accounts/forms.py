@@ -6,9 +6,9 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .backends import canonical_identifier
 from swms.forms import BootstrapFormMixin
 
+from .backends import canonical_identifier
 from .models import Region, User, UserKind
 
 # One message for every failure, so an attacker cannot tell unknown accounts from wrong passwords (A4).

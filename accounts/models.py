@@ -4,8 +4,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.managers import TreeManager
-from mptt.querysets import TreeQuerySet
 from mptt.models import MPTTModel, TreeForeignKey
+from mptt.querysets import TreeQuerySet
 from simple_history.models import HistoricalRecords
 
 from swms.scoping import ScopedQuerySet
@@ -237,3 +237,6 @@ class UserSession(models.Model):
     class Meta:
         verbose_name = _("user session")
         verbose_name_plural = _("user sessions")
+
+    def __str__(self):
+        return f"{self.user_id}:{self.session_key[:6]}…"

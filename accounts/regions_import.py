@@ -28,7 +28,7 @@ from pathlib import Path
 from django.db import connections, router, transaction
 from django.utils.translation import gettext as _
 
-from .models import Region, RegionLevel
+from .models import LEVEL_RANK, Region, RegionLevel
 
 HEADER = ("code", "name", "level", "parent_code")
 CODE_RE = re.compile(r"[0-9]{12}")
@@ -350,6 +350,22 @@ def regions_import(*, path, province: str | None = None, stdout=None) -> ImportR
                         (line_of[code], _("the parent codes form a cycle: %(cycle)s") % {"cycle": shown})
                     )
 
+        # A child must rank below its parent (a town under a county, never a province under a
+        # town): scoping and "lower levels" rely on that order.
+        level_of = {**{code: v[2] for code, v in existing.items()}, **{r.code: r.level for r in rows}}
+        lines_in_error = {line for line, _msg in errors}
+        for r in rows:
+            if r.line in lines_in_error:
+                continue
+            parent_level = level_of.get(r.parent_code) if r.parent_code else None
+            if parent_level and LEVEL_RANK[r.level] <= LEVEL_RANK[parent_level]:
+                errors.append(
+                    (
+                        r.line,
+                        _("a %(level)s cannot be placed under a %(parent_level)s (%(parent)s)")
+                        % {"level": r.level, "parent_level": parent_level, "parent": r.parent_code},
+                    )
+                )
         if province and not errors:
             selected = _province_subtree(rows, province)
             if selected is None:

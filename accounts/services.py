@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import string
 from importlib import import_module
@@ -39,6 +40,10 @@ def security_event_record(
             ip = get_client_ip_address(request)
         except Exception:  # a malformed forwarded header must not break the audit trail
             ip = request.META.get("REMOTE_ADDR")
+        try:
+            ip = str(ipaddress.ip_address(ip)) if ip else None
+        except ValueError:  # e.g. a unix-socket peer: store nothing rather than fail the insert
+            ip = None
     if actor is None and request is not None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None
     if not username and target is not None:
@@ -189,8 +194,13 @@ def password_change(*, user: User, new_password: str, request=None) -> None:
         user.save(update_fields=["password", "must_change_password", "password_changed_at"])
         security_event_record(kind=SecurityEvent.Kind.PASSWORD_CHANGE, request=request, actor=user, target=user)
     if request is not None:
+        # update_session_auth_hash() rotates the session key: keep the row of this session (old key)
+        # while ending the others, then move it to the new key so it stays tracked (S3).
+        old_key = request.session.session_key
         update_session_auth_hash(request, user)
-        _sessions_end_for(user, keep_session_key=request.session.session_key)
+        _sessions_end_for(user, keep_session_key=old_key)
+        UserSession.objects.filter(session_key=old_key).delete()
+        UserSession.objects.update_or_create(session_key=request.session.session_key, defaults={"user": user})
     else:
         _sessions_end_for(user)
 

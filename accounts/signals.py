@@ -28,6 +28,8 @@ def on_logged_out(sender, request, user, **kwargs):
         return
     if request is not None and request.session.session_key:
         UserSession.objects.filter(session_key=request.session.session_key).delete()
+    if getattr(request, "swms_session_expired", False):
+        return  # SessionTimeoutMiddleware has logged this as session_expired
     security_event_record(kind=SecurityEvent.Kind.LOGOUT, request=request, actor=user, target=user)
 
 

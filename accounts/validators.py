@@ -35,7 +35,9 @@ class CharacterClassesValidator:
 
 
 class PersonalDataValidator:
-    """The password may not contain the username, phone number or any 6+ digits of the ID number."""
+    """The password may not contain the username, phone number, full name or any 6+ digits of the
+    ID number. Django's UserAttributeSimilarityValidator misses short Chinese names (张伟 is two
+    characters; its length ratio rule skips them), so names are checked for containment here."""
 
     def validate(self, password, user=None):
         if user is None:
@@ -44,6 +46,9 @@ class PersonalDataValidator:
         for value in (getattr(user, "username", ""), getattr(user, "phone", "")):
             if value and len(value) >= 4 and value.lower() in lowered:
                 raise ValidationError(self.get_help_text(), code="password_personal_data")
+        name = "".join((getattr(user, "full_name", "") or "").split()).lower()
+        if name and (len(name) >= 4 or (len(name) >= 2 and not name.isascii())) and name in lowered:
+            raise ValidationError(self.get_help_text(), code="password_personal_data")
         id_number = (getattr(user, "id_number", "") or "").lower()
         if id_number:
             for i in range(len(id_number) - 5):

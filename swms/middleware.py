@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.messages.storage import default_storage
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -53,9 +55,15 @@ class SessionTimeoutMiddleware:
                     target=user,
                     detail="idle" if idle else "absolute",
                 )
+                # The expiry is the event; the logout below must not log a second one (L1).
+                request.swms_session_expired = True
                 logout(request)
-                messages.info(request, _("Your session has expired. Please log in again."))
-                return redirect(f"{reverse(settings.LOGIN_URL)}?next={request.path}")
+                response = redirect_to_login(request.get_full_path())
+                # MessageMiddleware sits below this one and has not run: store the notice directly.
+                storage = default_storage(request)
+                storage.add(messages.INFO, _("Your session has expired. Please log in again."))
+                storage.update(response)
+                return response
             # Do not let htmx polling keep a session alive forever: every request counts here,
             # which is what "idle" means for a server-rendered app.
             request.session[SESSION_LAST_SEEN] = now.isoformat()

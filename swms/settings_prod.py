@@ -9,6 +9,9 @@ DEBUG = False
 if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to a random value of 50+ characters in production.")
 
+# The captcha's test mode accepts "PASSED" for every challenge: never in production, whatever the env says.
+CAPTCHA_TEST_MODE = False
+
 SECURE_SSL_REDIRECT = env.bool("SWMS_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = 31536000

@@ -7,10 +7,18 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from accounts.models import Region, User, UserKind
 from accounts.regions_import import RegionImportError, regions_import
 from tests.conftest import TREE
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """Assert on the English source messages (the zh-Hans catalog translates them for operators)."""
+    with translation.override("en"):
+        yield
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "regions"
 GUANGDONG = DATA / "guangdong-2025.csv"
@@ -397,3 +405,21 @@ def test_update_fallback_without_update_from(db, tmp_path, monkeypatch):
     assert after["440104000000"][:2] == (before["440104000000"][0], "越秀新区")
     assert all(after[code][0] == before[code][0] for code in before)
     assert_same_as_rebuild()
+
+
+def test_child_ranking_above_its_parent_is_refused_with_line_number(db, tmp_path):
+    path = tmp_path / "bad_levels.csv"
+    path.write_text(
+        "code,name,level,parent_code\n"
+        "440000000000,广东省,province,\n"
+        "440100000000,广州市,city,440000000000\n"
+        "440104000000,越秀区,province,440100000000\n",
+        encoding="utf-8",
+    )
+    from accounts.models import Region
+    from accounts.regions_import import RegionImportError, regions_import
+
+    with pytest.raises(RegionImportError) as excinfo:
+        regions_import(path=path)
+    assert [line for line, _ in excinfo.value.errors] == [4]
+    assert Region.objects.count() == 0

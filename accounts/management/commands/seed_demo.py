@@ -57,7 +57,7 @@ class Command(BaseCommand):
         ops.save()
         rows.append(("demo_ops", "superuser", "—"))
 
-        self.stdout.write("\nDemo logins (password for all: %s)\n" % password)
+        self.stdout.write(f"\nDemo logins (password for all: {password})\n")
         self.stdout.write(f"{'username':<16}{'role':<22}region")
         for username, role, region in rows:
             self.stdout.write(f"{username:<16}{str(role):<22}{region}")
