@@ -89,7 +89,10 @@ class PasswordChangeForm(BootstrapFormMixin, forms.Form):
 
 class SocialWorkerPasswordResetForm(BootstrapFormMixin, PasswordResetForm):
     """Reset by email is for social workers only; officials and stations are reset by their
-    superior office (the manual: no self-service recovery for station accounts)."""
+    superior office (the manual: no self-service recovery for station accounts). The captcha keeps
+    scripts from flooding a worker's inbox (D3)."""
+
+    captcha = CaptchaField(label=_("Verification code"))
 
     def get_users(self, email):
         return (u for u in super().get_users(email) if u.kind == UserKind.SOCIAL_WORKER)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import string
 from importlib import import_module
 
-from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
@@ -15,6 +13,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from swms.http import client_ip
 
 from .models import Region, SecurityEvent, User, UserKind, UserSession
 
@@ -34,16 +34,8 @@ def security_event_record(
     detail: str = "",
 ) -> SecurityEvent:
     """Write one row of the security event log."""
-    ip = None
-    if request is not None:
-        try:
-            ip = get_client_ip_address(request)
-        except Exception:  # a malformed forwarded header must not break the audit trail
-            ip = request.META.get("REMOTE_ADDR")
-        try:
-            ip = str(ipaddress.ip_address(ip)) if ip else None
-        except ValueError:  # e.g. a unix-socket peer: store nothing rather than fail the insert
-            ip = None
+    # The same address django-axes locks on; None for a peer that is no IP (a unix socket).
+    ip = client_ip(request) if request is not None else None
     if actor is None and request is not None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None
     if not username and target is not None:

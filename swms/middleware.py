@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.messages.storage import default_storage
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -63,7 +64,7 @@ class SessionTimeoutMiddleware:
                 storage = default_storage(request)
                 storage.add(messages.INFO, _("Your session has expired. Please log in again."))
                 storage.update(response)
-                return response
+                return _full_page_redirect(request, response)
             # Do not let htmx polling keep a session alive forever: every request counts here,
             # which is what "idle" means for a server-rendered app.
             request.session[SESSION_LAST_SEEN] = now.isoformat()
@@ -85,8 +86,19 @@ class PasswordChangeRequiredMiddleware:
             and not request.path.startswith(_ALWAYS_ALLOWED_PREFIXES)
             and request.path not in _allowed_names()
         ):
-            return redirect("accounts:password-change")
+            return _full_page_redirect(request, redirect("accounts:password-change"))
         return self.get_response(request)
+
+
+def _full_page_redirect(request, response):
+    """An htmx request must not swap the login page into a fragment: tell htmx to navigate."""
+    if request.headers.get("HX-Request") == "true":
+        htmx_response = HttpResponse(status=204)
+        htmx_response["HX-Redirect"] = response["Location"]
+        for cookie in response.cookies.values():
+            htmx_response.cookies[cookie.key] = cookie
+        return htmx_response
+    return response
 
 
 def password_change_due(user) -> bool:

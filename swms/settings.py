@@ -150,7 +150,8 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_ENABLE_ADMIN = True
-AXES_IPWARE_PROXY_COUNT = env.int("SWMS_TRUSTED_PROXY_COUNT", default=0)
+SWMS_TRUSTED_PROXY_COUNT = env.int("SWMS_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "swms.http.client_ip"
 AXES_VERBOSE = False
 
 # --- Captcha --------------------------------------------------------------------------------
@@ -234,3 +235,5 @@ WHITENOISE_USE_FINDERS = True
 # django-guardian: object permissions only for true per-object grants (an organization operating a
 # station). No "AnonymousUser" account is created: no default accounts (A1).
 ANONYMOUS_USER_NAME = None
+# True only under settings_prod: demo-only commands refuse to run there.
+SWMS_PRODUCTION = False

@@ -6,6 +6,7 @@ from .settings import *  # noqa: F403
 from .settings import DEV_SECRET_KEY, SECRET_KEY, env
 
 DEBUG = False
+SWMS_PRODUCTION = True
 if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to a random value of 50+ characters in production.")
 

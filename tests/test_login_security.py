@@ -406,3 +406,18 @@ def test_no_default_accounts_after_migrate(db):
     assert not User.objects.filter(username__iregex=rf"^({_NAMES})$").exists()
     # Migrations create no accounts at all: the first one is made by an operator (createsuperuser).
     assert not User.objects.exists()
+
+
+def test_client_ip_trusts_exactly_the_configured_proxies(rf, settings):
+    from swms.http import client_ip
+
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 10.0.0.9, 203.0.113.7", REMOTE_ADDR="127.0.0.1")
+    settings.SWMS_TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "127.0.0.1"
+    settings.SWMS_TRUSTED_PROXY_COUNT = 1
+    assert client_ip(request) == "203.0.113.7"
+    settings.SWMS_TRUSTED_PROXY_COUNT = 2
+    assert client_ip(request) == "10.0.0.9"
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="not-an-ip", REMOTE_ADDR="127.0.0.1")
+    settings.SWMS_TRUSTED_PROXY_COUNT = 1
+    assert client_ip(request) is None

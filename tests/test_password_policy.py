@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from captcha.models import CaptchaStore
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -246,7 +247,10 @@ def worker_with_email(social_worker):
 
 
 def _request_reset(client, email):
-    return client.post(reverse("accounts:password-reset"), {"email": email})
+    return client.post(
+        reverse("accounts:password-reset"),
+        {"email": email, "captcha_0": CaptchaStore.generate_key(), "captcha_1": "PASSED"},
+    )
 
 
 def test_password_reset_mail_only_for_social_workers(client, alice, worker_with_email, mailoutbox):
@@ -326,3 +330,12 @@ def test_password_reset_ends_existing_sessions(client, worker_with_email, mailou
     response = victim_session.get(reverse("reports:workbench"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_password_reset_request_needs_the_captcha(client, social_worker, mailoutbox):
+    social_worker.email = "worker@example.com"
+    social_worker.save()
+    response = client.post(reverse("accounts:password-reset"), {"email": "worker@example.com"})
+    assert response.status_code == 200
+    assert "captcha" in response.context["form"].errors
+    assert mailoutbox == []

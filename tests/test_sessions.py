@@ -228,3 +228,31 @@ def test_administrator_password_reset_ends_sessions(city_official, alice):
 @pytest.mark.parametrize("path", ["/", "/accounts/officials/"])
 def test_anonymous_requests_go_to_login(client, db, path):
     assert _to_login(client.get(path))
+
+
+def test_htmx_request_after_idle_timeout_navigates_the_whole_page(client, regions, alice):
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from freezegun import freeze_time
+
+    client.force_login(alice)
+    url = reverse("accounts:region-children", kwargs={"pk": regions["越秀区"].pk})
+    with freeze_time() as frozen:
+        assert client.get(url, HTTP_HX_REQUEST="true").status_code == 200
+        frozen.tick(timedelta(minutes=31))
+        response = client.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(reverse("accounts:login"))
+
+
+def test_htmx_request_with_forced_password_change_navigates_the_whole_page(client, regions, alice):
+    from django.urls import reverse
+
+    alice.must_change_password = True
+    alice.save()
+    client.force_login(alice)
+    url = reverse("accounts:region-children", kwargs={"pk": regions["越秀区"].pk})
+    response = client.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("accounts:password-change")

@@ -31,7 +31,10 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, password, **options):
-        if not settings.DEBUG and "sqlite" not in settings.DATABASES["default"]["ENGINE"]:
+        # Demo accounts share a published password: never in production, nor on a real database.
+        if settings.SWMS_PRODUCTION or (
+            not settings.DEBUG and "sqlite" not in settings.DATABASES["default"]["ENGINE"]
+        ):
             raise CommandError("seed_demo is for the embedded demo (SQLite or DEBUG) only.")
         rows = []
         for username, kind, code, full_name, extra in DEMO_ACCOUNTS:
