@@ -363,7 +363,11 @@ def regions_import(*, path, province: str | None = None, stdout=None) -> ImportR
                     (
                         r.line,
                         _("a %(level)s cannot be placed under a %(parent_level)s (%(parent)s)")
-                        % {"level": r.level, "parent_level": parent_level, "parent": r.parent_code},
+                        % {
+                            "level": RegionLevel(r.level).label,
+                            "parent_level": RegionLevel(parent_level).label,
+                            "parent": r.parent_code,
+                        },
                     )
                 )
         if province and not errors:

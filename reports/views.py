@@ -1,25 +1,31 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import UserKind
 
 from .selectors import official_workbench_figures
+
+# What each role's workbench will gather as the later features land.
+_INTRO = {
+    UserKind.SOCIAL_WORKER: _(
+        "Your registration applications, certificates and continuing-education hours will appear here."
+    ),
+    UserKind.ORGANIZATION: _("Your organization profile and the stations you operate will appear here."),
+    UserKind.STATION: _("Notices, services in progress, workers and statistics of your station will appear here."),
+}
+_OPS_INTRO = _(
+    "Operators run imports and maintenance with manage.py commands; the Django admin is available to superusers."
+)
 
 
 @login_required
 def workbench(request):
     """The role's home page (工作台)."""
     user = request.user
-    context = {}
     if user.is_official:
-        context.update(official_workbench_figures(user=user), tree_roots=[user.region])
-        template = "reports/workbench_official.html"
-    elif user.is_superuser:
-        template = "reports/workbench_ops.html"
-    else:
-        template = {
-            UserKind.SOCIAL_WORKER: "reports/workbench_social_worker.html",
-            UserKind.ORGANIZATION: "reports/workbench_organization.html",
-            UserKind.STATION: "reports/workbench_station.html",
-        }.get(user.kind, "reports/workbench_ops.html")
-    return render(request, template, context)
+        context = official_workbench_figures(user=user)
+        context["tree_roots"] = [user.region]
+        return render(request, "reports/workbench_official.html", context)
+    intro = _OPS_INTRO if user.is_superuser else _INTRO.get(user.kind, _OPS_INTRO)
+    return render(request, "reports/workbench_basic.html", {"intro": intro})
