@@ -85,6 +85,16 @@ class Region(MPTTModel):
     def full_name(self) -> str:
         return "".join(a.name for a in self.get_ancestors(include_self=True) if a.level != RegionLevel.COUNTRY)
 
+    def ancestor_at(self, level: str) -> "Region | None":
+        """This region or its nearest ancestor of the given level (one query; None if there is none)."""
+        if self.level == level:
+            return self
+        return (
+            Region.objects.filter(tree_id=self.tree_id, lft__lt=self.lft, rght__gt=self.rght, level=level)
+            .order_by("-lft")
+            .first()
+        )
+
     def contains(self, other: "Region | None") -> bool:
         """True if `other` is this region or lies below it."""
         return (

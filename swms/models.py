@@ -67,9 +67,9 @@ class ReviewLog(models.Model):
         related_name="+",
         verbose_name=_("actor's region"),
     )
-    # Plain strings, not State choices: a model may declare a workflow with states of its own.
-    from_state = models.CharField(_("from state"), max_length=20)
-    to_state = models.CharField(_("to state"), max_length=20)
+    # Workflows declare their tables over the shared State vocabulary; choices give display names.
+    from_state = models.CharField(_("from state"), max_length=20, choices=State.choices)
+    to_state = models.CharField(_("to state"), max_length=20, choices=State.choices)
     comment = models.TextField(_("comment"), blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 

@@ -237,3 +237,10 @@ WHITENOISE_USE_FINDERS = True
 ANONYMOUS_USER_NAME = None
 # True only under settings_prod: demo-only commands refuse to run there.
 SWMS_PRODUCTION = False
+# SMS through a pluggable backend: swms.sms.ConsoleBackend / FileBackend / LocmemBackend, or a
+# provider adapter of your own (a subclass of swms.sms.BaseSMSBackend).
+SWMS_SMS_BACKEND = env.str("SWMS_SMS_BACKEND", default="swms.sms.ConsoleBackend")
+SWMS_SMS_FILE_PATH = env.str("SWMS_SMS_FILE_PATH", default=str(VAR_DIR / "sms.jsonl"))
+# Largest uploaded file (Beijing manual: every photo under 1 MB).
+SWMS_UPLOAD_MAX_BYTES = env.int("SWMS_UPLOAD_MAX_BYTES", default=1024 * 1024)
+SWMS_SMS_SIGNATURE = env.str("SWMS_SMS_SIGNATURE", default="民政社工")

@@ -5,6 +5,8 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("reports.urls")),
     path("accounts/", include("accounts.urls")),
+    path("registration/", include("registration.urls")),
+    path("inbox/", include("notices.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("captcha/", include("captcha.urls")),
     path(settings.SWMS_ADMIN_PATH, admin.site.urls),

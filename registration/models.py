@@ -1,0 +1,561 @@
+"""Registration of social workers' professional qualification (社会工作者职业水平证书登记).
+
+Sources: the Xiamen registration manual (profile, draft/submit, histories) and the Beijing
+社工人才服务系统 manual (four registration kinds, materials, windows, review, messages).
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from swms.scoping import ScopedQuerySet
+from swms.workflow import (
+    Action,
+    Reviewable,
+    ReviewableQuerySet,
+    State,
+    Step,
+    Workflow,
+    county_only_chain,
+)
+
+
+class QualificationLevel(models.TextChoices):
+    ASSISTANT = "assistant", _("Assistant social worker")  # 助理社会工作师
+    INTERMEDIATE = "intermediate", _("Social worker")  # 社会工作师
+    SENIOR = "senior", _("Senior social worker")  # 高级社会工作师
+
+
+# Continuing-education hours a renewal needs in the registration period (Beijing manual 2.4:
+# 72 h for assistants, 90 h for social workers and senior social workers).
+CE_HOURS_REQUIRED = {
+    QualificationLevel.ASSISTANT: Decimal(72),
+    QualificationLevel.INTERMEDIATE: Decimal(90),
+    QualificationLevel.SENIOR: Decimal(90),
+}
+# A registration is valid for three years (登记有效期三年).
+REGISTRATION_YEARS = 3
+
+
+class Qualification(models.Model):
+    """One certificate of the national exam pass list (职业水平证书), imported from the roster."""
+
+    class Source(models.TextChoices):
+        ROSTER = "roster", _("Exam roster import")
+        CORRECTION = "correction", _("Roster correction request")
+
+    id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("qualification level"), max_length=20, choices=QualificationLevel.choices)
+    certificate_no = models.CharField(_("certificate management number"), max_length=50, unique=True)
+    exam_year = models.PositiveSmallIntegerField(_("exam year"))
+    issuing_province = models.CharField(_("issuing province"), max_length=50, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.ROSTER)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("qualification")
+        verbose_name_plural = _("qualifications")
+        ordering = ["exam_year", "certificate_no"]
+
+    def __str__(self):
+        return f"{self.certificate_no} {self.get_level_display()}"
+
+
+class Gender(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+
+
+class MaritalStatus(models.TextChoices):
+    SINGLE = "single", _("Single")
+    MARRIED = "married", _("Married")
+    DIVORCED = "divorced", _("Divorced")
+    WIDOWED = "widowed", _("Widowed")
+
+
+class PoliticalStatus(models.TextChoices):
+    CPC = "cpc", _("Member of the CPC")
+    PROBATIONARY = "probationary", _("Probationary CPC member")
+    LEAGUE = "league", _("Member of the Communist Youth League")
+    OTHER_PARTY = "other_party", _("Member of another party")
+    NONE = "none", _("The masses")
+
+
+class Education(models.TextChoices):
+    SECONDARY = "secondary", _("Secondary school or below")
+    JUNIOR_COLLEGE = "junior_college", _("Junior college")
+    BACHELOR = "bachelor", _("Bachelor")
+    MASTER = "master", _("Master")
+    DOCTOR = "doctor", _("Doctorate")
+
+
+class Position(models.TextChoices):
+    FRONTLINE = "frontline", _("Frontline social worker")
+    ADMINISTRATIVE = "administrative", _("Administrative staff")
+    OTHER = "other", _("Other")
+
+
+# The 17 practice domains of the Xiamen manual (执业领域).
+class PracticeDomain(models.TextChoices):
+    CIVIL_AFFAIRS = "civil_affairs", _("Civil affairs")
+    EDUCATION = "education", _("Education")
+    JUSTICE = "justice", _("Justice")
+    COMMUNITY = "community", _("Community")
+    DISABILITY = "disability", _("Disability")
+    DRUG_CONTROL = "drug_control", _("Drug control")
+    HEALTH = "health", _("Health")
+    YOUTH = "youth", _("Youth")
+    FAMILY_PLANNING = "family_planning", _("Family planning")
+    PETITIONS = "petitions", _("Letters and visits")
+    MIGRANT_WORKERS = "migrant_workers", _("Migrant workers")
+    ETHNIC_MINORITIES = "ethnic_minorities", _("Ethnic minorities")
+    MILITARY = "military", _("Military")
+    PUBLIC_SECURITY = "public_security", _("Comprehensive public security")
+    WOMEN = "women", _("Women")
+    ELDERLY = "elderly", _("The elderly")
+    OTHER = "other", _("Other")
+
+
+# A profile is checked once by the county (Xiamen: 提交审核 to the administrator).
+PROFILE_WORKFLOW = Workflow(
+    {
+        State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
+        State.SUBMITTED: {Action.APPROVE: State.APPROVED, Action.RETURN: State.RETURNED},
+        State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
+    },
+    waiting={State.SUBMITTED: (Step.FINAL,)},
+    chain=county_only_chain,
+    applicant_actions=(Action.SUBMIT,),
+    editable_states=(State.DRAFT, State.RETURNED),
+)
+
+
+class SocialWorkerQuerySet(ReviewableQuerySet):
+    region_path = "work_region"
+
+    def owned_by(self, user):
+        return self.filter(user=user)
+
+
+class SocialWorker(Reviewable):
+    """A social worker's profile (the Xiamen manual's basic, contact and practice sections)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="social_worker", verbose_name=_("account")
+    )
+    # Basic information (基本信息). Name and ID come from the roster when it knows the person.
+    name = models.CharField(_("name"), max_length=100)
+    id_number = models.CharField(_("ID number"), max_length=18, unique=True)
+    roster_locked = models.BooleanField(
+        _("name locked by roster"), default=False, help_text=_("Name and ID number were taken from the exam roster.")
+    )
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    ethnicity = models.CharField(_("ethnicity"), max_length=30, blank=True)
+    hukou = models.CharField(_("household registration (hukou)"), max_length=100, blank=True)
+    native_place = models.CharField(_("native place"), max_length=100, blank=True)
+    marital_status = models.CharField(_("marital status"), max_length=20, choices=MaritalStatus.choices, blank=True)
+    political_status = models.CharField(
+        _("political status"), max_length=20, choices=PoliticalStatus.choices, blank=True
+    )
+    education = models.CharField(_("education"), max_length=20, choices=Education.choices, blank=True)
+    school = models.CharField(_("school"), max_length=100, blank=True)
+    major = models.CharField(_("major"), max_length=100, blank=True)
+    graduation_date = models.DateField(_("graduation date"), null=True, blank=True)
+    work_start_date = models.DateField(_("work start date"), null=True, blank=True)
+    photo = models.FileField(_("photo"), upload_to="profiles/photos/", blank=True, max_length=200)
+    # Contact information (通讯信息): changeable at any time without review.
+    address = models.CharField(_("postal address"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=6, blank=True)
+    mobile = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    office_phone = models.CharField(_("office phone"), max_length=30, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    qq = models.CharField(_("QQ"), max_length=20, blank=True)
+    # Practice information (执业信息).
+    full_time = models.BooleanField(_("full-time social worker"), null=True, blank=True)
+    years_in_social_work = models.PositiveSmallIntegerField(_("years in social work"), null=True, blank=True)
+    position = models.CharField(_("position"), max_length=20, choices=Position.choices, blank=True)
+    work_region = models.ForeignKey(
+        "accounts.Region",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("work region"),
+        help_text=_("Down to the town or street where you work."),
+    )
+    employer = models.CharField(_("current employer"), max_length=200, blank=True)
+    practice_domains = models.JSONField(_("practice domains"), default=list, blank=True)
+    experience = models.TextField(_("experience and achievements"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    workflow = PROFILE_WORKFLOW
+    review_region_field = "work_region"
+    applicant_field = "user"
+
+    objects = SocialWorkerQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    # Fields a worker changes freely at any time (Xiamen: 联系信息修改, no review).
+    CONTACT_FIELDS = ("address", "postcode", "mobile", "office_phone", "email", "qq")
+    # Fields that must be filled before anything is submitted.
+    REQUIRED_FIELDS = (
+        "name", "id_number", "gender", "birth_date", "ethnicity", "hukou", "native_place", "marital_status",
+        "political_status", "education", "school", "major", "graduation_date", "work_start_date", "photo",
+        "address", "postcode", "mobile", "email", "full_time", "years_in_social_work", "position",
+        "work_region", "employer", "practice_domains", "experience",
+    )
+
+    class Meta(Reviewable.Meta):
+        verbose_name = _("social worker")
+        verbose_name_plural = _("social workers")
+
+    def __str__(self):
+        return self.name
+
+    def missing_fields(self) -> list[str]:
+        """Names of required fields still empty (for a clear message before submitting)."""
+        missing = []
+        for name in self.REQUIRED_FIELDS:
+            value = getattr(self, name if name != "work_region" else "work_region_id")
+            if value in (None, "", []) or (name == "photo" and not value):
+                missing.append(name)
+        return missing
+
+
+class RosterCorrectionQuerySet(ReviewableQuerySet):
+    def owned_by(self, user):
+        return self.filter(applicant=user)
+
+
+class RosterCorrectionRequest(Reviewable):
+    """"My exam record is missing from the roster": a request to the county with a certificate scan,
+    so that nobody who passed the exam reaches a dead end."""
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("applicant")
+    )
+    worker = models.ForeignKey(
+        SocialWorker, on_delete=models.PROTECT, related_name="roster_corrections", verbose_name=_("social worker")
+    )
+    region = models.ForeignKey(
+        "accounts.Region",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("county"),
+        help_text=_("The civil-affairs office that checks your certificate."),
+    )
+    level = models.CharField(_("qualification level"), max_length=20, choices=QualificationLevel.choices)
+    certificate_no = models.CharField(_("certificate management number"), max_length=50)
+    exam_year = models.PositiveSmallIntegerField(_("exam year"))
+    issuing_province = models.CharField(_("issuing province"), max_length=50, blank=True)
+    scan = models.FileField(_("certificate scan"), upload_to="roster/scans/", max_length=200)
+    note = models.TextField(_("note"), blank=True)
+    qualification = models.ForeignKey(
+        Qualification, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    workflow = Workflow(
+        {
+            State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
+            State.SUBMITTED: {
+                Action.APPROVE: State.APPROVED,
+                Action.REJECT: State.REJECTED,
+                Action.RETURN: State.RETURNED,
+            },
+            State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
+        },
+        waiting={State.SUBMITTED: (Step.FINAL,)},
+        chain=county_only_chain,
+        applicant_actions=(Action.SUBMIT,),
+        editable_states=(State.DRAFT, State.RETURNED),
+    )
+    applicant_field = "applicant"
+
+    objects = RosterCorrectionQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta(Reviewable.Meta):
+        verbose_name = _("roster correction request")
+        verbose_name_plural = _("roster correction requests")
+
+    def __str__(self):
+        return f"{self.worker} {self.certificate_no}"
+
+
+class RegistrationWindowQuerySet(ScopedQuerySet):
+    region_path = "province"
+
+    def owned_by(self, user):
+        # Workers, organizations and stations may see when registration is open.
+        return self.all()
+
+    def open_on(self, day):
+        return self.filter(opens_on__lte=day, closes_on__gte=day)
+
+
+class RegistrationWindow(models.Model):
+    """A registration period (登记期) set by a province: e.g. one month; certificates are issued a set
+    number of days after it closes (Beijing: 14)."""
+
+    province = models.ForeignKey(
+        "accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("province")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    opens_on = models.DateField(_("opens on"))
+    closes_on = models.DateField(_("closes on"))
+    certificate_delay_days = models.PositiveSmallIntegerField(
+        _("certificate issued days after closing"), default=14
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = RegistrationWindowQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("registration window")
+        verbose_name_plural = _("registration windows")
+        ordering = ["-opens_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(closes_on__gte=models.F("opens_on")), name="window_closes_after_open"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def certificate_issue_on(self):
+        from datetime import timedelta
+
+        return self.closes_on + timedelta(days=self.certificate_delay_days)
+
+
+class CERecordQuerySet(models.QuerySet):
+    def counted(self):
+        """Records that count towards renewal (#4 adds review of offline hours)."""
+        return self.filter(status=CERecord.Status.ACCEPTED)
+
+
+class CERecord(models.Model):
+    """Continuing-education hours (继续教育学时). #4 builds the full ledger on this model."""
+
+    class Source(models.TextChoices):
+        ONLINE = "online", _("Online course")
+        OFFLINE = "offline", _("Offline training")
+        IMPORTED = "imported", _("Imported from a provider")
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted")
+        PENDING = "pending", _("Pending review")
+        RETURNED = "returned", _("Returned")
+
+    worker = models.ForeignKey(SocialWorker, on_delete=models.PROTECT, related_name="ce_records")
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    hours = models.DecimalField(_("hours"), max_digits=6, decimal_places=1)
+    completed_on = models.DateField(_("completed on"))
+    provider = models.CharField(_("provider"), max_length=200, blank=True)
+    course = models.CharField(_("course"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACCEPTED)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = CERecordQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("continuing-education record")
+        verbose_name_plural = _("continuing-education records")
+        ordering = ["-completed_on"]
+        constraints = [models.CheckConstraint(condition=Q(hours__gt=0), name="ce_hours_positive")]
+
+    def __str__(self):
+        return f"{self.worker} {self.hours} h"
+
+
+class RegistrationKind(models.TextChoices):
+    FIRST = "first", _("First registration")  # 首登记
+    RENEWAL = "renewal", _("Renewal")  # 再登记
+    LATE = "late", _("Late registration")  # 补登记
+    REISSUE = "reissue", _("Reissue")  # 补证
+
+
+class Pickup(models.TextChoices):
+    MAIL = "mail", _("By mail")
+    ELECTRONIC = "electronic", _("Electronic certificate")
+
+
+# Beijing manual 2.2: mail for first registration and reissue, electronic for renewal and late.
+DEFAULT_PICKUP = {
+    RegistrationKind.FIRST: Pickup.MAIL,
+    RegistrationKind.REISSUE: Pickup.MAIL,
+    RegistrationKind.RENEWAL: Pickup.ELECTRONIC,
+    RegistrationKind.LATE: Pickup.ELECTRONIC,
+}
+
+# Beijing manual 2.3: once submitted, an application can be neither edited nor withdrawn until it is
+# reviewed. County initial review, city (or province) final review; a rejection can be fixed and
+# resubmitted while the window is open.
+APPLICATION_WORKFLOW = Workflow(
+    {
+        State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
+        State.SUBMITTED: {
+            Action.APPROVE: {Step.INITIAL: State.COUNTY_APPROVED, Step.FINAL: State.APPROVED},
+            Action.REJECT: State.REJECTED,
+            Action.RETURN: State.RETURNED,
+        },
+        State.COUNTY_APPROVED: {
+            Action.APPROVE: State.APPROVED,
+            Action.REJECT: State.REJECTED,
+            Action.RETURN: State.RETURNED,
+        },
+        State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
+        State.REJECTED: {Action.SUBMIT: State.SUBMITTED},
+    },
+    waiting={State.SUBMITTED: (Step.INITIAL, Step.FINAL), State.COUNTY_APPROVED: (Step.FINAL,)},
+    applicant_actions=(Action.SUBMIT,),
+)
+
+
+class ApplicationQuerySet(ReviewableQuerySet):
+    def owned_by(self, user):
+        return self.filter(applicant=user)
+
+    def open(self):
+        return self.exclude(status=State.APPROVED)
+
+
+class RegistrationApplication(Reviewable):
+    """A registration application (登记申请) of one of the four kinds."""
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("applicant")
+    )
+    worker = models.ForeignKey(
+        SocialWorker, on_delete=models.PROTECT, related_name="applications", verbose_name=_("social worker")
+    )
+    kind = models.CharField(_("registration kind"), max_length=20, choices=RegistrationKind.choices)
+    qualification = models.ForeignKey(
+        Qualification, on_delete=models.PROTECT, related_name="applications", verbose_name=_("qualification")
+    )
+    window = models.ForeignKey(
+        RegistrationWindow,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="applications",
+        verbose_name=_("registration window"),
+    )
+    # The worker's work region when the application was last saved: decides scope and review chain.
+    region = models.ForeignKey("accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    pickup = models.CharField(_("certificate pickup"), max_length=20, choices=Pickup.choices)
+    mailing_address = models.CharField(_("mailing address"), max_length=200, blank=True)
+    pledge = models.BooleanField(_("pledge"), default=False)
+    pledged_at = models.DateTimeField(_("pledged at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    workflow = APPLICATION_WORKFLOW
+    applicant_field = "applicant"
+
+    objects = ApplicationQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta(Reviewable.Meta):
+        verbose_name = _("registration application")
+        verbose_name_plural = _("registration applications")
+        constraints = [
+            # One open application per person (Beijing 2.3: no second submission before review).
+            models.UniqueConstraint(
+                fields=["worker"], condition=~Q(status=State.APPROVED), name="one_open_application_per_worker"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.worker} · {self.get_kind_display()}"
+
+
+class MaterialKind(models.TextChoices):
+    PHOTO = "photo", _("Two-inch photo")
+    ID_FRONT = "id_front", _("ID card front")
+    ID_BACK = "id_back", _("ID card back")
+    QUALIFICATION = "qualification", _("Qualification certificate")
+    LAST_REGISTRATION = "last_registration", _("Last registration certificate")
+    CE_PROOF = "ce_proof", _("Continuing-education proof")
+
+
+class ApplicationMaterial(models.Model):
+    """One uploaded material of an application, stored privately and served by permission."""
+
+    application = models.ForeignKey(RegistrationApplication, on_delete=models.CASCADE, related_name="materials")
+    kind = models.CharField(_("material"), max_length=30, choices=MaterialKind.choices)
+    file = models.FileField(_("file"), upload_to="applications/", max_length=200)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64)
+    # Attached by the system (e.g. the last certificate we issued) rather than uploaded.
+    attached_by_system = models.BooleanField(default=False)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("application material")
+        verbose_name_plural = _("application materials")
+        constraints = [models.UniqueConstraint(fields=["application", "kind"], name="one_material_per_kind")]
+
+    def __str__(self):
+        return f"{self.application_id} {self.kind}"
+
+
+class RegistrationQuerySet(ScopedQuerySet):
+    def owned_by(self, user):
+        return self.filter(worker__user=user)
+
+
+class Registration(models.Model):
+    """A registration record (登记记录), valid for three years; #4 issues its certificate PDF."""
+
+    class Status(models.TextChoices):
+        VALID = "valid", _("Valid")
+        FROZEN = "frozen", _("Frozen")
+        REVOKED = "revoked", _("Revoked")
+
+    worker = models.ForeignKey(SocialWorker, on_delete=models.PROTECT, related_name="registrations")
+    application = models.OneToOneField(
+        RegistrationApplication, on_delete=models.PROTECT, null=True, blank=True, related_name="registration"
+    )
+    registration_no = models.CharField(_("registration number"), max_length=30, unique=True)
+    kind = models.CharField(_("registration kind"), max_length=20, choices=RegistrationKind.choices)
+    level = models.CharField(_("qualification level"), max_length=20, choices=QualificationLevel.choices)
+    qualification = models.ForeignKey(Qualification, on_delete=models.PROTECT, related_name="registrations")
+    region = models.ForeignKey("accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.VALID)
+    # When the electronic certificate is due (window close + delay, or at once); #4 issues it.
+    certificate_due_on = models.DateField(_("certificate due on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = RegistrationQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
+        ordering = ["-valid_from"]
+
+    def __str__(self):
+        return self.registration_no
