@@ -12,6 +12,8 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CAPTCHA_TEST_MODE = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("SWMS_CELERY_EAGER", "1") == "1"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-SWMS_SMS_BACKEND = "swms.sms.LocmemBackend"
+# The in-memory SMS outbox, unless a test that runs a real worker process asks for the file backend.
+SWMS_SMS_BACKEND = os.environ.get("SWMS_SMS_BACKEND", "swms.sms.LocmemBackend")
+SWMS_SMS_FILE_PATH = os.environ.get("SWMS_SMS_FILE_PATH", "/tmp/swms-test-sms.jsonl")

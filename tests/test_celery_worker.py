@@ -1,0 +1,71 @@
+"""Tasks through a real Celery worker against the real Redis broker (no eager mode)."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from notices.models import Message
+from notices.tasks import deliver_message
+from swms.celery import app as celery_app
+from tests.conftest import make_user
+
+BROKER = os.environ.get("SWMS_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """A `celery worker` subprocess on the test database, with its own queue and SMS file."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    sms_file = tmp_path / "sms.jsonl"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "swms.settings_test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": BROKER,
+        "CELERY_RESULT_BACKEND": BROKER,
+        "SWMS_CELERY_EAGER": "0",
+        "SWMS_SMS_BACKEND": "swms.sms.FileBackend",
+        "SWMS_SMS_FILE_PATH": str(sms_file),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "swms", "worker", "--pool", "solo", "-Q", queue,
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    keys = ("task_always_eager", "broker_url", "result_backend", "task_default_queue")
+    old = {k: celery_app.conf[k] for k in keys}
+    celery_app.conf.update(task_always_eager=False, broker_url=BROKER, result_backend=BROKER, task_default_queue=queue)
+    try:
+        yield {"queue": queue, "sms_file": sms_file, "process": worker}
+    finally:
+        celery_app.conf.update(**old)
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def test_message_delivery_task_runs_in_a_real_worker_and_is_idempotent(celery_worker_process, settings):
+    user = make_user("sw_task", "social_worker", phone="13700000001", email="task@example.com")
+    message = Message.objects.create(user=user, title="登记申请已通过", want_sms=True, want_email=False)
+    # Queued twice (a retry, a double click): the SMS still goes out once.
+    queue = celery_worker_process["queue"]
+    first = deliver_message.apply_async((message.pk,), queue=queue)
+    assert first.get(timeout=60) == {"sms": True, "email": False}
+    second = deliver_message.apply_async((message.pk,), queue=queue)
+    assert second.get(timeout=60) == {"sms": False, "email": False}
+
+    message.refresh_from_db()
+    assert message.sms_sent_at is not None
+    lines = [json.loads(line) for line in celery_worker_process["sms_file"].read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["to"] == "13700000001" and "登记申请已通过" in lines[0]["text"]
