@@ -38,3 +38,28 @@ def official_workbench_figures(*, user: User) -> dict:
         "official_totals": official_totals,
         "children": children,
     }
+
+
+def official_review_counts(*, user: User) -> list[dict]:
+    """Items waiting for this official's own action, per review queue (one count query each)."""
+    from registration.models import RegistrationApplication, RosterCorrectionRequest, SocialWorker
+
+    queues = [
+        ("applications", RegistrationApplication, "registration:review-queue"),
+        ("profiles", SocialWorker, "registration:profile-queue"),
+        ("corrections", RosterCorrectionRequest, "registration:correction-queue"),
+    ]
+    rows = []
+    for key, model, url_name in queues:
+        waiting = model.objects.review_queue(user)
+        oldest = waiting.order_by("submitted_at").values_list("submitted_at", flat=True).first()
+        rows.append(
+            {
+                "key": key,
+                "label": model._meta.verbose_name_plural,
+                "count": waiting.count(),
+                "oldest": oldest,
+                "url_name": url_name,
+            }
+        )
+    return rows

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import UserKind
 
-from .selectors import official_workbench_figures
+from .selectors import official_review_counts, official_workbench_figures
 
 # What each role's workbench will gather as the later features land.
 _INTRO = {
@@ -26,6 +26,7 @@ def workbench(request):
     if user.is_official:
         context = official_workbench_figures(user=user)
         context["tree_roots"] = [user.region]
+        context["review_counts"] = official_review_counts(user=user)
         return render(request, "reports/workbench_official.html", context)
     intro = _OPS_INTRO if user.is_superuser else _INTRO.get(user.kind, _OPS_INTRO)
     return render(request, "reports/workbench_basic.html", {"intro": intro})
