@@ -295,6 +295,13 @@ class RosterCorrectionRequest(Reviewable):
 class RegistrationWindowQuerySet(ScopedQuerySet):
     region_path = "province"
 
+    def visible_to(self, user):
+        """Officials see the windows of the province they work in (set above them, not below)."""
+        if user.is_authenticated and user.is_active and user.is_official:
+            r = user.region
+            return self.filter(province__tree_id=r.tree_id, province__lft__lte=r.lft, province__rght__gte=r.rght)
+        return super().visible_to(user)
+
     def owned_by(self, user):
         # Workers, organizations and stations may see when registration is open.
         return self.all()

@@ -1,1 +1,18 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views_review as v
+
+urlpatterns = [
+    path("review/", v.application_queue, name="review-queue"),
+    path("review/<int:pk>/", v.application_detail, name="review-detail"),
+    path("review/<int:pk>/decide/", v.application_decide, name="review-decide"),
+    path("review/profiles/", v.profile_queue, name="profile-queue"),
+    path("review/profiles/<int:pk>/", v.profile_detail, name="profile-review"),
+    path("review/profiles/<int:pk>/decide/", v.profile_decide, name="profile-decide"),
+    path("review/corrections/", v.correction_queue, name="correction-queue"),
+    path("review/corrections/<int:pk>/", v.correction_detail, name="correction-review"),
+    path("review/corrections/<int:pk>/decide/", v.correction_decide, name="correction-decide"),
+    path("windows/", v.window_list, name="window-list"),
+    path("windows/new/", v.window_edit, name="window-create"),
+    path("windows/<int:pk>/", v.window_edit, name="window-edit"),
+]

@@ -1,1 +1,21 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views_worker as v
+
+urlpatterns = [
+    path("signup/", v.signup, name="signup"),
+    path("profile/", v.profile, name="profile"),
+    path("profile/contact/", v.contact, name="contact"),
+    path("profile/<int:pk>/photo/", v.profile_photo, name="profile-photo"),
+    path("regions/options/", v.region_options, name="region-options"),
+    path("corrections/", v.corrections, name="corrections"),
+    path("corrections/new/", v.correction_edit, name="correction-new"),
+    path("corrections/<int:pk>/", v.correction_edit, name="correction-edit"),
+    path("corrections/<int:pk>/scan/", v.correction_scan, name="correction-scan"),
+    path("apply/", v.apply, name="apply"),
+    path("applications/<int:pk>/", v.application_detail, name="application-detail"),
+    path("applications/<int:pk>/material/", v.application_material, name="application-material"),
+    path("applications/<int:pk>/submit/", v.application_submit, name="application-submit"),
+    path("materials/<int:pk>/", v.material_file, name="material-file"),
+    path("history/", v.history, name="history"),
+]

@@ -6,7 +6,7 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/swms")
 
 from .settings import *  # noqa: E402, F403
-from .settings import INSTALLED_APPS  # noqa: E402
+from .settings import INSTALLED_APPS, VAR_DIR  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -16,4 +16,4 @@ CELERY_TASK_ALWAYS_EAGER = os.environ.get("SWMS_CELERY_EAGER", "1") == "1"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # The in-memory SMS outbox, unless a test that runs a real worker process asks for the file backend.
 SWMS_SMS_BACKEND = os.environ.get("SWMS_SMS_BACKEND", "swms.sms.LocmemBackend")
-SWMS_SMS_FILE_PATH = os.environ.get("SWMS_SMS_FILE_PATH", "/tmp/swms-test-sms.jsonl")
+SWMS_SMS_FILE_PATH = os.environ.get("SWMS_SMS_FILE_PATH", str(VAR_DIR / "test-sms.jsonl"))

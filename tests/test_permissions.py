@@ -46,6 +46,26 @@ def _object_rule(ok: int) -> dict:
     }
 
 
+NON_OFFICIALS_403 = {"social_worker": 403, "organization": 403, "station": 403}
+WORKER_ONLY = {"anonymous": 302, "social_worker": 200, **dict.fromkeys(ROLES[2:], 403)}  # superuser too
+WORKER_ONLY_POST = {"anonymous": 302, "social_worker": 302, **dict.fromkeys(ROLES[2:], 403)}
+SIGNED_IN_200 = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 200)}
+
+
+def _file_rule():
+    """A private file of the 洪桥街道 worker: the owner and officials above see it; nobody else."""
+    return {
+        "anonymous": 302, "social_worker": 200, "organization": 404, "station": 404, "county": 200, "city": 200,
+        "province": 200, "outsider": 404, "superuser": 200,
+    }
+
+
+def _review_rule(ok: int):
+    """An officials' page about the 洪桥街道 worker's item."""
+    return {"anonymous": 302, **NON_OFFICIALS_403, "county": ok, "city": ok, "province": ok, "outsider": 404,
+            "superuser": ok}
+
+
 # url name -> (method, kwargs factory name, expected status per role)
 MATRIX = {
     "reports:workbench": ("get", None, LOGGED_IN_200),
@@ -68,6 +88,47 @@ MATRIX = {
         {**dict.fromkeys(ROLES, 200), "anonymous": 302, "outsider": 404},
     ),
     "set_language": ("post", None, dict.fromkeys(ROLES, 302)),
+    # --- registration: worker side
+    "registration:signup": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
+    "registration:profile": ("get", None, WORKER_ONLY),
+    "registration:contact": ("post", None, WORKER_ONLY_POST),
+    "registration:profile-photo": ("get", "worker", _file_rule()),
+    "registration:region-options": ("get", None, SIGNED_IN_200),
+    "registration:corrections": ("get", None, WORKER_ONLY),
+    "registration:correction-new": ("get", None, WORKER_ONLY),
+    "registration:correction-edit": ("get", "correction", WORKER_ONLY),
+    "registration:correction-scan": ("get", "correction", _file_rule()),
+    "registration:apply": ("get", None, WORKER_ONLY),
+    "registration:application-detail": (
+        "get", "application",
+        {"anonymous": 302, "social_worker": 200, "organization": 404, "station": 404, "county": 302, "city": 302,
+         "province": 302, "outsider": 404, "superuser": 302},
+    ),
+    "registration:application-material": ("post", "application", WORKER_ONLY_POST),
+    "registration:application-submit": ("post", "application", WORKER_ONLY_POST),
+    "registration:material-file": ("get", "material", _file_rule()),
+    "registration:history": ("get", None, WORKER_ONLY),
+    # --- registration: officials' side
+    "registration:review-queue": ("get", None, OFFICIALS_ONLY),
+    "registration:review-detail": ("get", "application", _review_rule(200)),
+    "registration:review-decide": ("post", "application", _review_rule(302)),
+    "registration:profile-queue": ("get", None, OFFICIALS_ONLY),
+    "registration:profile-review": ("get", "worker", _review_rule(200)),
+    "registration:profile-decide": ("post", "worker", _review_rule(302)),
+    "registration:correction-queue": ("get", None, OFFICIALS_ONLY),
+    "registration:correction-review": ("get", "correction", _review_rule(200)),
+    "registration:correction-decide": ("post", "correction", _review_rule(302)),
+    "registration:window-list": ("get", None, OFFICIALS_ONLY),
+    "registration:window-create": (
+        "get", None, {**OFFICIALS_ONLY, "county": 302, "city": 302, "outsider": 302},
+    ),
+    "registration:window-edit": (
+        "get", "window", {**OFFICIALS_ONLY, "county": 302, "city": 302, "outsider": 302},
+    ),
+    # --- inbox
+    "notices:inbox": ("get", None, SIGNED_IN_200),
+    "notices:message": ("get", "message", {"anonymous": 302, "social_worker": 200, **dict.fromkeys(ROLES[2:], 404)}),
+    "notices:mark-all-read": ("post", None, {"anonymous": 302, **dict.fromkeys(ROLES[1:], 302)}),
 }
 
 
@@ -91,11 +152,52 @@ def test_every_url_pattern_is_in_the_matrix():
 
 
 @pytest.fixture
-def role_users(regions, alice, charlie, city_official, province_official, social_worker, organization_user,
+def registration_objects(regions, province_official, settings, tmp_path):
+    """A 洪桥街道 worker with photo, a submitted application with a material, a correction request
+    at 越秀区, a Guangdong window and an inbox message."""
+    from notices.models import Message
+    from registration.models import (
+        ApplicationMaterial,
+        RegistrationApplication,
+        RegistrationWindow,
+        RosterCorrectionRequest,
+    )
+    from swms.uploads import check_image_upload
+    from swms.workflow import review_submit
+    from tests.factories import QualificationFactory, SocialWorkerFactory
+    from tests.test_uploads import png_upload
+
+    settings.MEDIA_ROOT = tmp_path
+    worker = SocialWorkerFactory(work_region=regions["洪桥街道"])
+    image = check_image_upload(png_upload(413, 626))
+    worker.photo.save(image.content.name, image.content)
+    qualification = QualificationFactory(id_number=worker.id_number)
+    application = RegistrationApplication.objects.create(
+        applicant=worker.user, worker=worker, kind="first", qualification=qualification, region=worker.work_region,
+        pickup="mail",
+    )
+    material = ApplicationMaterial(application=application, kind="photo", content_type=image.content_type,
+                                   size=image.size, sha256=image.sha256)
+    material.file.save(image.content.name, check_image_upload(png_upload(413, 626)).content)
+    review_submit(application, actor=worker.user)
+    review_submit(worker, actor=worker.user)
+    correction = RosterCorrectionRequest(applicant=worker.user, worker=worker, region=regions["越秀区"],
+                                         level="assistant", certificate_no="X1", exam_year=2021)
+    correction.scan.save(image.content.name, check_image_upload(png_upload(800, 600)).content)
+    review_submit(correction, actor=worker.user)
+    window = RegistrationWindow.objects.create(province=regions["广东省"], name="w", opens_on="2026-01-01",
+                                               closes_on="2026-01-31", created_by=province_official)
+    message = Message.objects.create(user=worker.user, title="t")
+    return {"worker": worker, "application": application, "material": material, "correction": correction,
+            "window": window, "message": message}
+
+
+@pytest.fixture
+def role_users(regions, alice, charlie, city_official, province_official, registration_objects, organization_user,
                station_user, superuser):
     return {
         "anonymous": None,
-        "social_worker": social_worker,
+        "social_worker": registration_objects["worker"].user,
         "organization": organization_user,
         "station": station_user,
         "county": alice,
@@ -108,14 +210,16 @@ def role_users(regions, alice, charlie, city_official, province_official, social
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("url_name", sorted(MATRIX))
-def test_permission_matrix(client, regions, role_users, role, url_name):
+def test_permission_matrix(client, regions, role_users, registration_objects, role, url_name):
     method, kwargs_name, expected = MATRIX[url_name]
     target = make_user("hq_town_official", "official", regions["洪桥街道"])
+    objects = registration_objects
     kwargs = {
         None: {},
         "town_official": {"pk": target.pk},
         "county_region": {"pk": regions["越秀区"].pk},
         "reset_token": {"uidb64": "MQ", "token": "set-password"},
+        **{name: {"pk": objects[name].pk} for name in objects},
     }[kwargs_name]
     user = role_users[role]
     if user is not None:
@@ -131,10 +235,13 @@ def test_permission_matrix(client, regions, role_users, role, url_name):
 @pytest.mark.parametrize(
     "url_name", [name for name, (method, _, _) in MATRIX.items() if method == "post" and name != "set_language"]
 )
-def test_mutating_views_refuse_get(client, regions, alice, url_name):
+def test_mutating_views_refuse_get(client, regions, alice, registration_objects, url_name):
     """No state change through GET (I4)."""
     target = make_user("hq_town_official", "official", regions["洪桥街道"])
-    kwargs = {"pk": target.pk} if "official-" in url_name else {}
+    kwargs_name = MATRIX[url_name][1]
+    kwargs = {"pk": target.pk} if kwargs_name == "town_official" else (
+        {"pk": registration_objects[kwargs_name].pk} if kwargs_name else {}
+    )
     client.force_login(alice)
     response = client.get(reverse(url_name, kwargs=kwargs))
     assert response.status_code == 405

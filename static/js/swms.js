@@ -28,3 +28,18 @@
       });
   });
 })();
+// Cascading region selects: the deepest chosen value becomes the form's work_region; choosing a
+// higher level clears the levels below it.
+document.addEventListener("change", function (event) {
+  var select = event.target.closest("select.cascade");
+  if (!select) { return; }
+  var box = select.closest(".region-cascade");
+  var depth = parseInt(select.getAttribute("data-depth"), 10);
+  box.querySelectorAll("select.cascade").forEach(function (other) {
+    if (parseInt(other.getAttribute("data-depth"), 10) > depth + 1) { other.innerHTML = ""; }
+  });
+  var chosen = "";
+  box.querySelectorAll("select.cascade").forEach(function (s) { if (s.value) { chosen = s.value; } });
+  var hidden = box.parentElement.querySelector("input[name='work_region']");
+  if (hidden) { hidden.value = chosen; }
+});

@@ -1,0 +1,156 @@
+from captcha.fields import CaptchaField
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Region, RegionLevel
+from swms.forms import BootstrapFormMixin
+from swms.ids import validate_ric
+from swms.uploads import check_image_upload
+
+from .models import MaterialKind, Pickup, PracticeDomain, QualificationLevel, RegistrationWindow, SocialWorker
+
+# The two-inch photo: 3.5 × 5.3 cm, 413 × 626 px portrait (Beijing manual 2.2).
+PHOTO_RATIO = (413, 626)
+
+
+class SignupForm(BootstrapFormMixin, forms.Form):
+    id_number = forms.CharField(label=_("ID number"), max_length=20)
+    name = forms.CharField(label=_("Full name"), max_length=100)
+    mobile = forms.RegexField(
+        label=_("Mobile phone"), regex=r"^1\d{10}$", error_messages={"invalid": _("Enter an 11-digit mobile number.")}
+    )
+    email = forms.EmailField(label=_("Email"))
+    password1 = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(label=_("Repeat password"), strip=False, widget=forms.PasswordInput)
+    captcha = CaptchaField(label=_("Verification code"))
+
+    def clean_id_number(self):
+        return validate_ric(self.cleaned_data["id_number"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return cleaned
+
+
+class ImageField(forms.FileField):
+    """An image upload checked by content (swms.uploads); cleans to a CheckedImage."""
+
+    def __init__(self, *args, ratio=None, **kwargs):
+        self.ratio = ratio
+        kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if upload in (None, False) or not hasattr(upload, "read"):
+            return None
+        return check_image_upload(upload, ratio=self.ratio)
+
+
+class ProfileForm(BootstrapFormMixin, forms.ModelForm):
+    """The reviewable part of the profile (basic and practice sections)."""
+
+    practice_domains = forms.MultipleChoiceField(
+        label=_("practice domains"), choices=PracticeDomain.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    work_region = forms.ModelChoiceField(
+        label=_("work region"), queryset=Region.objects.all(), required=False, widget=forms.HiddenInput
+    )
+    new_photo = ImageField(label=_("photo"), ratio=PHOTO_RATIO, required=False,
+                           help_text=_("Two-inch photo, 413 × 626 pixels or 3.5 × 5.3 cm, at most 1 MB."))
+    full_time = forms.TypedChoiceField(
+        label=_("full-time social worker"), choices=[("", "—"), ("1", _("Yes")), ("0", _("No"))],
+        coerce=lambda v: v == "1", empty_value=None, required=False,
+    )
+
+    class Meta:
+        model = SocialWorker
+        # Explicit allowlist: status, review chain, user and ID number are never client-settable.
+        fields = [
+            "name", "gender", "birth_date", "ethnicity", "hukou", "native_place", "marital_status",
+            "political_status", "education", "school", "major", "graduation_date", "work_start_date",
+            "address", "postcode", "mobile", "office_phone", "email", "qq",
+            "full_time", "years_in_social_work", "position", "work_region", "employer", "practice_domains",
+            "experience",
+        ]
+        widgets = {
+            "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "graduation_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "work_start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "experience": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.fields:
+            self.fields[name].required = False  # a draft may be incomplete; submit checks completeness
+        if self.instance.roster_locked:
+            for name in ("name", "birth_date", "gender"):
+                self.fields[name].disabled = True
+
+    def clean_work_region(self):
+        region = self.cleaned_data.get("work_region")
+        if region is not None and region.level not in (RegionLevel.TOWN, RegionLevel.VILLAGE):
+            raise forms.ValidationError(_("Choose the town or street where you work."))
+        return region
+
+
+class ContactForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = SocialWorker
+        fields = list(SocialWorker.CONTACT_FIELDS)
+
+
+class CorrectionForm(BootstrapFormMixin, forms.Form):
+    region = forms.ModelChoiceField(
+        label=_("county"), queryset=Region.objects.filter(level=RegionLevel.COUNTY).order_by("code"),
+        help_text=_("The civil-affairs office that checks your certificate."),
+    )
+    level = forms.ChoiceField(label=_("qualification level"), choices=QualificationLevel.choices)
+    certificate_no = forms.CharField(label=_("certificate management number"), max_length=50)
+    exam_year = forms.IntegerField(label=_("exam year"), min_value=2008, max_value=2100)
+    issuing_province = forms.CharField(label=_("issuing province"), max_length=50, required=False)
+    scan = ImageField(label=_("certificate scan"), required=False)
+    note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ApplicationForm(BootstrapFormMixin, forms.Form):
+    pickup = forms.ChoiceField(label=_("certificate pickup"), choices=Pickup.choices)
+    mailing_address = forms.CharField(label=_("mailing address"), max_length=200, required=False)
+
+
+class MaterialForm(BootstrapFormMixin, forms.Form):
+    kind = forms.ChoiceField(choices=MaterialKind.choices, widget=forms.HiddenInput)
+    file = forms.FileField(label=_("file"), widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload is not None:
+            ratio = PHOTO_RATIO if cleaned.get("kind") == MaterialKind.PHOTO else None
+            try:
+                cleaned["image"] = check_image_upload(upload, ratio=ratio)
+            except forms.ValidationError as e:
+                self.add_error("file", e)
+        return cleaned
+
+
+class SubmitForm(forms.Form):
+    pledge = forms.BooleanField(label=_("I guarantee that the information above is true and valid"), required=False)
+
+
+class DecisionForm(BootstrapFormMixin, forms.Form):
+    action = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject"), ("return", "return")])
+    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class WindowForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = RegistrationWindow
+        fields = ["name", "opens_on", "closes_on", "certificate_delay_days"]
+        widgets = {
+            "opens_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "closes_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }

@@ -1,0 +1,208 @@
+"""Officials' review services for registration: every decision goes through the shared workflow."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import RegionLevel, User
+from notices.services import message_send
+from swms.workflow import (
+    State,
+    WorkflowError,
+    review_approve,
+    review_reject,
+    review_return,
+)
+
+from .models import (
+    REGISTRATION_YEARS,
+    Qualification,
+    Registration,
+    RegistrationApplication,
+    RegistrationKind,
+    RegistrationWindow,
+    RosterCorrectionRequest,
+    SocialWorker,
+)
+
+
+class ReviewError(WorkflowError):
+    """A review decision refused for a domain reason (not the workflow's)."""
+
+
+def _notify(worker: SocialWorker, title: str, body: str, link: str) -> None:
+    message_send(user=worker.user, title=title, body=body, link=link, sms=True, email=True)
+
+
+def _add_years(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _registration_create(application: RegistrationApplication) -> Registration:
+    """The registration record of a finally approved application: valid three years."""
+    today = timezone.localdate()
+    start = today
+    if application.kind == RegistrationKind.RENEWAL:
+        previous = application.worker.registrations.order_by("-valid_to").first()
+        if previous is not None and previous.valid_to >= today:
+            # A renewal continues the running registration without a gap or an overlap.
+            start = previous.valid_to + datetime.timedelta(days=1)
+    window = application.window
+    registration = Registration.objects.create(
+        worker=application.worker,
+        application=application,
+        # Unique placeholder until the primary key is known (the number embeds it, so it cannot collide).
+        registration_no=f"tmp-{application.pk}",
+        kind=application.kind,
+        level=application.qualification.level,
+        qualification=application.qualification,
+        region=application.region,
+        valid_from=start,
+        valid_to=_add_years(start, REGISTRATION_YEARS) - datetime.timedelta(days=1),
+        certificate_due_on=window.certificate_issue_on if window else today,
+    )
+    # 2026 + 440104 + 0000123: year, the county-level division code, then the record's id.
+    registration.registration_no = f"{start.year}{application.region.code[:6]}{registration.pk:07d}"
+    registration.save(update_fields=["registration_no"])
+    # Issue #4 queues the certificate PDF here (Celery, on commit, on certificate_due_on).
+    return registration
+
+
+def _application_link(application) -> str:
+    return reverse("registration:application-detail", kwargs={"pk": application.pk})
+
+
+def _cascade_profile(application: RegistrationApplication, action: str, actor: User, comment: str) -> None:
+    """The profile submitted with the application is decided with it, when the actor is its reviewer."""
+    worker = SocialWorker.objects.get(pk=application.worker_id)
+    if worker.status != State.SUBMITTED or action not in worker.available_actions(actor):
+        return
+    {"approve": review_approve, "return": review_return}[action](worker, actor=actor, comment=comment)
+
+
+def application_approve(*, application: RegistrationApplication, actor: User, comment: str = "") -> RegistrationApplication:
+    """Initial or final approval; the final one creates the registration."""
+    with transaction.atomic():
+        application = review_approve(application, actor=actor, comment=comment)
+        _cascade_profile(application, "approve", actor, comment)
+        if application.status == State.APPROVED:
+            registration = _registration_create(application)
+            _notify(
+                application.worker,
+                _("Your registration application was approved"),
+                _("Registration number %(no)s, valid from %(start)s to %(end)s.")
+                % {"no": registration.registration_no, "start": registration.valid_from, "end": registration.valid_to},
+                _application_link(application),
+            )
+        else:
+            _notify(
+                application.worker,
+                _("Your registration application passed the initial review"),
+                _("It now waits for the final review by %(region)s.") % {"region": application.final_region.name},
+                _application_link(application),
+            )
+    return application
+
+
+def application_reject(*, application: RegistrationApplication, actor: User, comment: str) -> RegistrationApplication:
+    """Not approved, with the reason; the worker may fix and resubmit while the window is open."""
+    with transaction.atomic():
+        application = review_reject(application, actor=actor, comment=comment)
+        _cascade_profile(application, "return", actor, comment)
+        _notify(
+            application.worker,
+            _("Your registration application was not approved"),
+            _("Reason: %(reason)s") % {"reason": comment},
+            _application_link(application),
+        )
+    return application
+
+
+def application_return(*, application: RegistrationApplication, actor: User, comment: str) -> RegistrationApplication:
+    """Sent back for changes, with the reason."""
+    with transaction.atomic():
+        application = review_return(application, actor=actor, comment=comment)
+        _cascade_profile(application, "return", actor, comment)
+        _notify(
+            application.worker,
+            _("Your registration application was returned for changes"),
+            _("Reason: %(reason)s") % {"reason": comment},
+            _application_link(application),
+        )
+    return application
+
+
+def profile_decide(*, worker: SocialWorker, actor: User, action: str, comment: str = "") -> SocialWorker:
+    """The county's decision on a standalone profile submission (approve or return)."""
+    with transaction.atomic():
+        if action == "approve":
+            worker = review_approve(worker, actor=actor, comment=comment)
+            title = _("Your profile was approved")
+        else:
+            worker = review_return(worker, actor=actor, comment=comment)
+            title = _("Your profile was returned for changes")
+        _notify(worker, title, comment, reverse("registration:profile"))
+    return worker
+
+
+def correction_decide(
+    *, correction: RosterCorrectionRequest, actor: User, action: str, comment: str = ""
+) -> RosterCorrectionRequest:
+    """Approve (adds the certificate to the roster), reject or return a roster correction request."""
+    with transaction.atomic():
+        if action == "approve":
+            clash = Qualification.objects.filter(certificate_no=correction.certificate_no).first()
+            if clash is not None and clash.id_number != correction.worker.id_number:
+                raise ReviewError(_("This certificate number is already on the roster for another person."))
+            correction = review_approve(correction, actor=actor, comment=comment)
+            qualification = clash or Qualification.objects.create(
+                id_number=correction.worker.id_number, name=correction.worker.name, level=correction.level,
+                certificate_no=correction.certificate_no, exam_year=correction.exam_year,
+                issuing_province=correction.issuing_province, source=Qualification.Source.CORRECTION,
+            )
+            correction.qualification = qualification
+            correction.save(update_fields=["qualification"])
+            title = _("Your exam record was added to the roster")
+        elif action == "reject":
+            correction = review_reject(correction, actor=actor, comment=comment)
+            title = _("Your roster correction request was not approved")
+        else:
+            correction = review_return(correction, actor=actor, comment=comment)
+            title = _("Your roster correction request was returned for changes")
+        _notify(correction.worker, title, comment, reverse("registration:corrections"))
+    return correction
+
+
+def window_save(
+    *, actor: User, window: RegistrationWindow | None, name: str, opens_on: datetime.date,
+    closes_on: datetime.date, certificate_delay_days: int,
+) -> RegistrationWindow:
+    """Create or change a registration window of the actor's province (province officials only)."""
+    province = actor.region if actor.is_official else None
+    if window is not None:
+        province = window.province
+    if not actor.is_superuser and not (
+        actor.is_official and actor.region.level == RegionLevel.PROVINCE and actor.region_id == province.pk
+    ):
+        raise ReviewError(_("Only officials of the province set registration windows."))
+    if closes_on < opens_on:
+        raise ReviewError(_("The window must close on or after the day it opens."))
+    overlapping = RegistrationWindow.objects.filter(province=province, opens_on__lte=closes_on, closes_on__gte=opens_on)
+    if window is not None:
+        overlapping = overlapping.exclude(pk=window.pk)
+    if overlapping.exists():
+        raise ReviewError(_("This period overlaps another registration window of the province."))
+    if window is None:
+        window = RegistrationWindow(province=province, created_by=actor)
+    window.name, window.opens_on, window.closes_on = name, opens_on, closes_on
+    window.certificate_delay_days = certificate_delay_days
+    window.save()
+    return window

@@ -1,0 +1,243 @@
+"""Worker-side registration services: sign-up, profile, roster corrections, applications."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User, UserKind
+from swms.ids import birth_date_from_ric, validate_ric
+from swms.uploads import CheckedImage
+from swms.workflow import review_submit
+
+from .eligibility import current_window, worker_eligibility
+from .models import (
+    DEFAULT_PICKUP,
+    ApplicationMaterial,
+    Gender,
+    MaterialKind,
+    Pickup,
+    Qualification,
+    Registration,
+    RegistrationApplication,
+    RegistrationKind,
+    RosterCorrectionRequest,
+    SocialWorker,
+)
+
+
+class RegistrationError(Exception):
+    """A domain error with a message fit for the user."""
+
+
+# --- Sign-up and profile -------------------------------------------------------------------------
+
+
+def socialworker_signup(*, id_number: str, name: str, mobile: str, email: str, password: str) -> tuple[User, bool]:
+    """Create a social worker's account and draft profile. Returns (user, found_in_roster).
+
+    When the exam roster knows the ID number, the name comes from the roster and is locked.
+    """
+    id_number = validate_ric(id_number)
+    if User.objects.filter(id_number=id_number).exists() or SocialWorker.objects.filter(id_number=id_number).exists():
+        raise RegistrationError(_("An account with this ID number already exists. Log in or reset your password."))
+    if User.objects.filter(phone=mobile).exists():
+        raise RegistrationError(_("This mobile number belongs to another account."))
+    roster = Qualification.objects.filter(id_number=id_number).order_by("-exam_year").first()
+    if roster is not None:
+        name = roster.name
+    user = User(username=id_number, kind=UserKind.SOCIAL_WORKER, id_number=id_number, phone=mobile,
+                email=email, full_name=name)
+    validate_password(password, user)
+    user.set_password(password)
+    birth = birth_date_from_ric(id_number)
+    with transaction.atomic():
+        user.save()
+        SocialWorker.objects.create(
+            user=user, name=name, id_number=id_number, roster_locked=roster is not None,
+            birth_date=birth, gender=Gender.MALE if int(id_number[16]) % 2 else Gender.FEMALE,
+            mobile=mobile, email=email,
+        )
+    return user, roster is not None
+
+
+def _ensure_editable(obj) -> None:
+    if not obj.is_editable:
+        raise RegistrationError(_("This has been submitted and cannot be changed until it is reviewed."))
+
+
+def profile_save(*, worker: SocialWorker, data: dict, photo: CheckedImage | None = None) -> SocialWorker:
+    """Save the profile as a draft (incomplete is fine); contact fields are saved here too."""
+    _ensure_editable(worker)
+    locked = {"id_number", "user", "status"} | ({"name", "birth_date", "gender"} if worker.roster_locked else set())
+    for field, value in data.items():
+        if field not in locked:
+            setattr(worker, field, value)
+    if photo is not None:
+        worker.photo.save(photo.content.name, photo.content, save=False)
+    worker.save()
+    return worker
+
+
+def profile_submit(*, worker: SocialWorker, actor: User) -> SocialWorker:
+    """Submit the profile for the county's review; refuses while required fields are missing."""
+    missing = worker.missing_fields()
+    if missing:
+        labels = "、".join(str(SocialWorker._meta.get_field(f).verbose_name) for f in missing)
+        raise RegistrationError(_("Please fill in: %(fields)s") % {"fields": labels})
+    return review_submit(worker, actor=actor)
+
+
+def profile_contact_update(*, worker: SocialWorker, data: dict) -> SocialWorker:
+    """Contact information may change at any time without review (Xiamen: 联系信息修改)."""
+    for field in SocialWorker.CONTACT_FIELDS:
+        if field in data:
+            setattr(worker, field, data[field])
+    worker.save(update_fields=[*SocialWorker.CONTACT_FIELDS, "updated_at"])
+    return worker
+
+
+# --- Roster correction ---------------------------------------------------------------------------
+
+
+def roster_correction_save(
+    *, worker: SocialWorker, request: RosterCorrectionRequest | None, data: dict, scan: CheckedImage | None
+) -> RosterCorrectionRequest:
+    """Create or update a draft "my exam record is missing" request."""
+    if request is None:
+        request = RosterCorrectionRequest(applicant=worker.user, worker=worker)
+    else:
+        _ensure_editable(request)
+    for field in ("region", "level", "certificate_no", "exam_year", "issuing_province", "note"):
+        if field in data:
+            setattr(request, field, data[field])
+    if scan is not None:
+        request.scan.save(scan.content.name, scan.content, save=False)
+    if not request.scan:
+        raise RegistrationError(_("Please upload a scan of your certificate."))
+    request.save()
+    return request
+
+
+def roster_correction_submit(*, request: RosterCorrectionRequest, actor: User) -> RosterCorrectionRequest:
+    return review_submit(request, actor=actor)
+
+
+# --- Applications ----------------------------------------------------------------------------------
+
+
+def application_start(*, worker: SocialWorker, kind: str, today: datetime.date | None = None) -> RegistrationApplication:
+    """Open a draft application of an allowed kind (one open application per person)."""
+    today = today or timezone.localdate()
+    existing = RegistrationApplication.objects.filter(worker=worker).open().first()
+    if existing is not None:
+        raise RegistrationError(_("You already have an open application; continue that one."))
+    decision = _decision(worker, kind, today)
+    missing = worker.missing_fields()
+    if missing:
+        raise RegistrationError(_("Please complete your profile first."))
+    window = current_window(worker.work_region, on_date=today)
+    if not window.is_open:
+        raise RegistrationError(window.reason)
+    try:
+        with transaction.atomic():
+            return RegistrationApplication.objects.create(
+                applicant=worker.user, worker=worker, kind=kind, qualification_id=decision.qualification_id,
+                window=window.window, region=worker.work_region, pickup=DEFAULT_PICKUP[kind],
+                mailing_address=worker.address,
+            )
+    except IntegrityError:
+        # A second tab started one at the same moment: the partial unique constraint decided.
+        raise RegistrationError(_("You already have an open application; continue that one.")) from None
+
+
+def _decision(worker, kind, today):
+    for decision in worker_eligibility(worker, on_date=today):
+        if decision.kind == kind:
+            if not decision.allowed:
+                raise RegistrationError(decision.reason)
+            return decision
+    raise RegistrationError(_("Unknown registration kind."))
+
+
+def application_save(*, application: RegistrationApplication, pickup: str, mailing_address: str) -> RegistrationApplication:
+    """Save the application's own fields as a draft."""
+    _ensure_editable(application)
+    application.pickup = pickup
+    application.mailing_address = mailing_address
+    application.save(update_fields=["pickup", "mailing_address", "updated_at"])
+    return application
+
+
+def application_material_attach(
+    *, application: RegistrationApplication, kind: str, image: CheckedImage
+) -> ApplicationMaterial:
+    """Store (or replace) one material of a draft application."""
+    _ensure_editable(application)
+    with transaction.atomic():
+        old = ApplicationMaterial.objects.filter(application=application, kind=kind).first()
+        if old is not None:
+            old.file.delete(save=False)
+            old.delete()
+        material = ApplicationMaterial(
+            application=application, kind=kind, content_type=image.content_type, size=image.size,
+            width=image.width, height=image.height, sha256=image.sha256,
+        )
+        material.file.save(image.content.name, image.content, save=False)
+        material.save()
+    return material
+
+
+def required_materials(application: RegistrationApplication) -> list[str]:
+    """Materials this application needs (Beijing manual 2.2–2.6)."""
+    kinds = [MaterialKind.PHOTO, MaterialKind.ID_FRONT, MaterialKind.ID_BACK, MaterialKind.QUALIFICATION]
+    if application.kind in (RegistrationKind.RENEWAL, RegistrationKind.LATE):
+        # The last certificate is attached automatically when this system issued it.
+        if not Registration.objects.filter(worker=application.worker).exists():
+            kinds.append(MaterialKind.LAST_REGISTRATION)
+        if not ce_covered(application):
+            kinds.append(MaterialKind.CE_PROOF)
+    return kinds
+
+
+def ce_covered(application: RegistrationApplication) -> bool:
+    """True when the CE records already prove the hours, so no proof upload is needed."""
+    for decision in worker_eligibility(application.worker, on_date=timezone.localdate()):
+        if decision.kind == application.kind:
+            return decision.ce_hours is not None and decision.ce_hours >= (decision.ce_required or 0)
+    return False
+
+
+def application_submit(
+    *, application: RegistrationApplication, actor: User, pledge: bool, today: datetime.date | None = None
+) -> RegistrationApplication:
+    """Submit for review: pledge ticked, materials complete, still eligible, window open. The profile is
+    submitted with it when still editable, so the data under review is frozen together."""
+    today = today or timezone.localdate()
+    _ensure_editable(application)
+    if not pledge:
+        raise RegistrationError(_("Please confirm the pledge that the information is true and valid."))
+    worker = application.worker
+    if application.pickup == Pickup.MAIL and not application.mailing_address:
+        raise RegistrationError(_("Please give the mailing address for the certificate."))
+    present = set(application.materials.values_list("kind", flat=True))
+    missing = [MaterialKind(k).label for k in required_materials(application) if k not in present]
+    if missing:
+        raise RegistrationError(_("Please upload: %(materials)s") % {"materials": "、".join(str(m) for m in missing)})
+    _decision(worker, application.kind, today)
+    window = current_window(worker.work_region, on_date=today)
+    if not window.is_open:
+        raise RegistrationError(window.reason)
+    with transaction.atomic():
+        application.region = worker.work_region
+        application.window = window.window
+        application.pledge = True
+        application.pledged_at = timezone.now()
+        application.save(update_fields=["region", "window", "pledge", "pledged_at", "updated_at"])
+        if worker.is_editable:
+            profile_submit(worker=worker, actor=actor)
+        return review_submit(application, actor=actor)

@@ -1,0 +1,330 @@
+"""Social workers' pages: sign-up, profile, roster corrections, applications, history, files."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Region, RegionLevel
+from swms.decorators import kind_required
+from swms.scoping import get_visible_or_404
+from swms.uploads import serve_private_file
+from swms.workflow import WorkflowError, review_log_for
+
+from . import services
+from .eligibility import ce_hours_between, current_window, worker_eligibility
+from .forms import (
+    ApplicationForm,
+    ContactForm,
+    CorrectionForm,
+    MaterialForm,
+    ProfileForm,
+    SignupForm,
+    SubmitForm,
+)
+from .models import (
+    ApplicationMaterial,
+    MaterialKind,
+    Qualification,
+    Registration,
+    RegistrationApplication,
+    RegistrationKind,
+    RosterCorrectionRequest,
+    SocialWorker,
+)
+
+# A worker's own pages act on their own records: not even operators work them on their behalf.
+worker_required = kind_required("social_worker", allow_superuser=False)
+
+
+def _worker(request) -> SocialWorker:
+    worker = SocialWorker.objects.owned_by(request.user).select_related("work_region").first()
+    if worker is None:
+        raise Http404
+    return worker
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("reports:workbench")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user, in_roster = services.socialworker_signup(
+                id_number=data["id_number"], name=data["name"], mobile=data["mobile"], email=data["email"],
+                password=data["password1"],
+            )
+        except ValidationError as e:
+            form.add_error("password1", e)
+        except services.RegistrationError as e:
+            form.add_error(None, str(e))
+        else:
+            login(request, user, backend="accounts.backends.IdentifierBackend")
+            if in_roster:
+                messages.success(request, _("Welcome. Your exam record was found; your name is taken from it."))
+            else:
+                messages.warning(
+                    request,
+                    _("Welcome. No exam record was found for your ID number: complete your profile, then file a "
+                      "roster correction request with a scan of your certificate."),
+                )
+            return redirect("registration:profile")
+    return render(request, "registration/worker/signup.html", {"form": form})
+
+
+@login_required
+@worker_required
+def profile(request):
+    worker = _worker(request)
+    form = ProfileForm(request.POST or None, request.FILES or None, instance=worker)
+    if request.method == "POST":
+        if not worker.is_editable:
+            messages.error(request, _("This has been submitted and cannot be changed until it is reviewed."))
+            return redirect("registration:profile")
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k in ProfileForm.Meta.fields and k in form.changed_data}
+            try:
+                services.profile_save(worker=worker, data=data, photo=form.cleaned_data.get("new_photo"))
+                if request.POST.get("action") == "submit":
+                    services.profile_submit(worker=worker, actor=request.user)
+                    messages.success(request, _("Your profile was submitted for review."))
+                else:
+                    messages.success(request, _("Saved."))
+            except (services.RegistrationError, WorkflowError) as e:
+                messages.error(request, getattr(e, "message", str(e)))
+            return redirect("registration:profile")
+    qualifications = Qualification.objects.filter(id_number=worker.id_number)
+    return render(request, "registration/worker/profile.html", {
+        "worker": worker, "form": form, "contact_form": ContactForm(instance=worker),
+        "qualifications": qualifications, "log": review_log_for(worker),
+        "cascade": _region_cascade(worker.work_region),
+        "missing": [SocialWorker._meta.get_field(f).verbose_name for f in worker.missing_fields()],
+    })
+
+
+def _region_cascade(region) -> list[dict]:
+    """Four selects (province → city → county → town) pre-filled along the region's path."""
+    path = list(region.get_ancestors(include_self=True)) if region else []
+    levels, parent = [], None
+    for depth in range(4):
+        if depth and parent is None:
+            options = []
+        else:
+            options = Region.objects.filter(parent=parent).exclude(level=RegionLevel.VILLAGE).order_by("code")
+        selected = path[depth] if depth < len(path) else None
+        levels.append({"depth": depth, "options": options, "selected": selected})
+        parent = selected
+    return levels
+
+
+@require_POST
+@login_required
+@worker_required
+def contact(request):
+    worker = _worker(request)
+    form = ContactForm(request.POST, instance=worker)
+    if form.is_valid():
+        services.profile_contact_update(worker=worker, data=form.cleaned_data)
+        messages.success(request, _("Your contact information was updated."))
+    else:
+        messages.error(request, _("Please correct the contact information."))
+    return redirect("registration:profile")
+
+
+@require_GET
+@login_required
+def region_options(request):
+    """The children of a region as <option>s, for the cascading work-region selects (htmx)."""
+    parent = request.GET.get("parent") or request.GET.get(request.GET.get("field", ""), "")
+    children = Region.objects.none()
+    if parent.isdigit():
+        children = Region.objects.filter(parent_id=int(parent)).exclude(level=RegionLevel.VILLAGE).order_by("code")
+    return render(request, "registration/worker/region_options.html", {"children": children})
+
+
+@require_GET
+@login_required
+def profile_photo(request, pk):
+    worker = get_visible_or_404(SocialWorker, request.user, pk=pk)
+    return serve_private_file(worker.photo)
+
+
+# --- Roster corrections --------------------------------------------------------------------------
+
+
+@login_required
+@worker_required
+def corrections(request):
+    worker = _worker(request)
+    rows = RosterCorrectionRequest.objects.owned_by(request.user).select_related("region").order_by("-created_at")
+    return render(request, "registration/worker/corrections.html", {"worker": worker, "rows": rows})
+
+
+@login_required
+@worker_required
+def correction_edit(request, pk=None):
+    worker = _worker(request)
+    correction = get_visible_or_404(RosterCorrectionRequest, request.user, pk=pk) if pk else None
+    initial = {}
+    if correction:
+        initial = {f: getattr(correction, f) for f in ("region", "level", "certificate_no", "exam_year",
+                                                        "issuing_province", "note")}
+    form = CorrectionForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            correction = services.roster_correction_save(
+                worker=worker, request=correction, data=form.cleaned_data, scan=form.cleaned_data.get("scan")
+            )
+            if request.POST.get("action") == "submit":
+                services.roster_correction_submit(request=correction, actor=request.user)
+                messages.success(request, _("Your request was sent to the county for checking."))
+            else:
+                messages.success(request, _("Saved."))
+            return redirect("registration:corrections")
+        except (services.RegistrationError, WorkflowError) as e:
+            form.add_error(None, getattr(e, "message", str(e)))
+    return render(request, "registration/worker/correction_form.html", {
+        "form": form, "correction": correction, "log": review_log_for(correction) if correction else [],
+    })
+
+
+@require_GET
+@login_required
+def correction_scan(request, pk):
+    correction = get_visible_or_404(RosterCorrectionRequest, request.user, pk=pk)
+    return serve_private_file(correction.scan)
+
+
+# --- Applications ----------------------------------------------------------------------------------
+
+
+@login_required
+@worker_required
+def apply(request):
+    worker = _worker(request)
+    today = timezone.localdate()
+    if request.method == "POST":
+        try:
+            application = services.application_start(worker=worker, kind=request.POST.get("kind", ""))
+        except services.RegistrationError as e:
+            messages.error(request, str(e))
+            return redirect("registration:apply")
+        return redirect("registration:application-detail", pk=application.pk)
+    return render(request, "registration/worker/apply.html", {
+        "worker": worker,
+        "decisions": worker_eligibility(worker, on_date=today),
+        "window": current_window(worker.work_region, on_date=today) if worker.work_region else None,
+        "open_application": RegistrationApplication.objects.owned_by(request.user).open().first(),
+        "missing": [SocialWorker._meta.get_field(f).verbose_name for f in worker.missing_fields()],
+    })
+
+
+@login_required
+def application_detail(request, pk):
+    application = get_visible_or_404(
+        RegistrationApplication.objects.select_related("worker", "qualification", "region", "window"),
+        request.user, pk=pk,
+    )
+    if not application.is_applicant(request.user):
+        return redirect("registration:review-detail", pk=pk)
+    if request.method == "POST":
+        form = ApplicationForm(request.POST)
+        if form.is_valid():
+            try:
+                services.application_save(application=application, **form.cleaned_data)
+                messages.success(request, _("Saved."))
+            except services.RegistrationError as e:
+                messages.error(request, str(e))
+        return redirect("registration:application-detail", pk=pk)
+    materials = {m.kind: m for m in application.materials.all()}
+    required = services.required_materials(application) if application.is_editable else []
+    slots = [
+        {"kind": k, "label": label, "material": materials.get(k), "required": k in required}
+        for k, label in MaterialKind.choices
+        if k in required or k in materials
+    ]
+    ce = None
+    if application.kind in (RegistrationKind.RENEWAL, RegistrationKind.LATE):
+        ce = {d.kind: d for d in worker_eligibility(application.worker, on_date=timezone.localdate())}.get(
+            application.kind
+        )
+    log = list(review_log_for(application).select_related("actor", "actor_region"))
+    last_reason = next((row.comment for row in reversed(log) if row.action in ("reject", "return")), "")
+    return render(request, "registration/worker/application.html", {
+        "application": application,
+        "form": ApplicationForm(initial={"pickup": application.pickup, "mailing_address": application.mailing_address}),
+        "slots": slots, "ce": ce, "log": log, "last_reason": last_reason, "submit_form": SubmitForm(),
+        "has_previous_registration": Registration.objects.filter(worker=application.worker).exists(),
+    })
+
+
+@require_POST
+@login_required
+@worker_required
+def application_material(request, pk):
+    application = get_visible_or_404(RegistrationApplication, request.user, pk=pk)
+    form = MaterialForm(request.POST, request.FILES)
+    if form.is_valid() and "image" in form.cleaned_data:
+        try:
+            services.application_material_attach(
+                application=application, kind=form.cleaned_data["kind"], image=form.cleaned_data["image"]
+            )
+            messages.success(request, _("Uploaded."))
+        except services.RegistrationError as e:
+            messages.error(request, str(e))
+    else:
+        errors = [e for errs in form.errors.values() for e in errs]
+        messages.error(request, " ".join(str(e) for e in errors) or _("Please choose a file."))
+    return redirect("registration:application-detail", pk=pk)
+
+
+@require_POST
+@login_required
+@worker_required
+def application_submit(request, pk):
+    application = get_visible_or_404(RegistrationApplication, request.user, pk=pk)
+    form = SubmitForm(request.POST)
+    form.is_valid()
+    try:
+        services.application_submit(
+            application=application, actor=request.user, pledge=form.cleaned_data.get("pledge", False)
+        )
+    except (services.RegistrationError, WorkflowError) as e:
+        messages.error(request, getattr(e, "message", str(e)))
+    else:
+        messages.success(request, _("Your application was submitted. You will be told the result by SMS and in your inbox."))
+    return redirect("registration:application-detail", pk=pk)
+
+
+@require_GET
+@login_required
+def material_file(request, pk):
+    material = ApplicationMaterial.objects.filter(pk=pk).only("application_id").first()
+    if material is None:
+        raise Http404
+    get_visible_or_404(RegistrationApplication, request.user, pk=material.application_id)
+    material = ApplicationMaterial.objects.get(pk=pk)
+    return serve_private_file(material.file)
+
+
+@login_required
+@worker_required
+def history(request):
+    worker = _worker(request)
+    applications = list(
+        RegistrationApplication.objects.owned_by(request.user).select_related("qualification").order_by("-created_at")
+    )
+    return render(request, "registration/worker/history.html", {
+        "worker": worker,
+        "registrations": Registration.objects.owned_by(request.user).order_by("-valid_from"),
+        "applications": applications,
+        "renewals": [a for a in applications if a.kind == RegistrationKind.RENEWAL],
+        "ce_total": ce_hours_between(worker, timezone.localdate().replace(year=timezone.localdate().year - 3),
+                                     timezone.localdate()),
+    })
