@@ -1,0 +1,400 @@
+"""Registration from sign-up to approval: services, review chain, locks, messages, scoping."""
+
+import datetime
+
+import pytest
+from captcha.models import CaptchaStore
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from notices.models import Message
+from registration import review, services
+from registration.models import (
+    ApplicationMaterial,
+    Qualification,
+    Registration,
+    RegistrationApplication,
+    RegistrationWindow,
+    SocialWorker,
+)
+from swms import sms
+from swms.uploads import check_image_upload
+from swms.workflow import (
+    CommentRequired,
+    ReviewNotPermitted,
+    SelfReviewRefused,
+    State,
+    TransitionNotAllowed,
+    review_log_for,
+)
+from tests.conftest import make_user
+from tests.factories import QualificationFactory, SocialWorkerFactory, make_id_number
+from tests.test_uploads import png_upload
+
+THIS_YEAR = timezone.localdate().year
+
+
+def complete_profile(worker, region):
+    photo = check_image_upload(png_upload(413, 626))
+    data = dict(
+        gender="female", birth_date=datetime.date(1990, 1, 1), ethnicity="汉族", hukou="广州", native_place="广东广州",
+        marital_status="single", political_status="none", education="bachelor", school="中山大学", major="社会工作",
+        graduation_date=datetime.date(2012, 7, 1), work_start_date=datetime.date(2012, 8, 1), address="广州市越秀区",
+        postcode="510000", mobile=worker.user.phone, email="w@example.com", full_time=True, years_in_social_work=5,
+        position="frontline", work_region=region, employer="阳光社工中心", practice_domains=["community"],
+        experience="社区服务五年",
+    )
+    return services.profile_save(worker=worker, data=data, photo=photo)
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def worker_in(regions, media):
+    """A roster worker with a complete profile in the given town."""
+
+    def make(town="洪桥街道", exam_year=THIS_YEAR - 1):
+        worker = SocialWorkerFactory()
+        QualificationFactory(id_number=worker.id_number, name=worker.name, exam_year=exam_year)
+        return complete_profile(worker, regions[town])
+
+    return make
+
+
+def submitted_application(worker):
+    application = services.application_start(worker=worker, kind="first")
+    for kind, size in (("photo", (413, 626)), ("id_front", (800, 500)), ("id_back", (800, 500)),
+                       ("qualification", (800, 600))):
+        services.application_material_attach(
+            application=application, kind=kind, image=check_image_upload(png_upload(*size))
+        )
+    return services.application_submit(application=application, actor=worker.user, pledge=True)
+
+
+# --- Sign-up -------------------------------------------------------------------------------------
+
+
+def signup_post(client, id_number, name="随便", mobile="13911112222"):
+    return client.post(reverse("registration:signup"), {
+        "id_number": id_number, "name": name, "mobile": mobile, "email": "new@example.com",
+        "password1": "Gz#Social2026", "password2": "Gz#Social2026",
+        "captcha_0": CaptchaStore.generate_key(), "captcha_1": "PASSED",
+    })
+
+
+def test_signup_with_roster_record_takes_and_locks_the_name(client, db):
+    id_number = make_id_number()
+    Qualification.objects.create(id_number=id_number, name="王芳", level="assistant", certificate_no="C1",
+                                 exam_year=THIS_YEAR - 1)
+    response = signup_post(client, id_number.lower(), name="王方")
+    assert response.status_code == 302 and response["Location"] == reverse("registration:profile")
+    worker = SocialWorker.objects.get(id_number=id_number)
+    assert worker.name == "王芳" and worker.roster_locked and worker.user.kind == "social_worker"
+    assert worker.birth_date == datetime.date(1990, 1, 1)
+    page = client.get(reverse("registration:profile"))
+    assert "C1" in page.content.decode()
+
+
+def test_signup_without_roster_record_is_offered_the_correction_request(client, db):
+    response = signup_post(client, make_id_number())
+    assert response.status_code == 302
+    page = client.get(reverse("registration:profile")).content.decode()
+    assert reverse("registration:correction-new") in page
+
+
+def test_signup_refuses_a_second_account_for_the_same_id(client, db):
+    id_number = make_id_number()
+    signup_post(client, id_number)
+    client.logout()
+    response = signup_post(client, id_number, mobile="13933334444")
+    assert response.status_code == 200
+    assert User.objects.filter(id_number=id_number).count() == 1
+
+
+# --- Profile ---------------------------------------------------------------------------------------
+
+
+def test_profile_submit_lists_missing_fields_then_locks(client, regions, media):
+    worker = SocialWorkerFactory()
+    with pytest.raises(services.RegistrationError):
+        services.profile_submit(worker=worker, actor=worker.user)
+    complete_profile(worker, regions["洪桥街道"])
+    services.profile_submit(worker=worker, actor=worker.user)
+    assert worker.status == State.SUBMITTED and worker.initial_region is None
+    assert worker.final_region == regions["越秀区"]  # the county checks profiles
+    client.force_login(worker.user)
+    client.post(reverse("registration:profile"), {"employer": "另一个单位", "status": "approved"})
+    worker.refresh_from_db()
+    assert worker.employer == "阳光社工中心" and worker.status == State.SUBMITTED
+    # Contact information changes at any time, and only contact fields change.
+    client.post(reverse("registration:contact"), {
+        "address": "新地址", "postcode": "510001", "mobile": "13800000009", "office_phone": "", "email": "n@e.com",
+        "qq": "", "employer": "不该改", "status": "draft", "work_region": regions["沙面街道"].pk,
+    })
+    worker.refresh_from_db()
+    assert worker.address == "新地址" and worker.employer == "阳光社工中心"
+    assert worker.status == State.SUBMITTED and worker.work_region == regions["洪桥街道"]
+
+
+# --- Applications ----------------------------------------------------------------------------------
+
+
+def test_apply_page_offers_only_allowed_kinds_with_reasons(client, worker_in):
+    worker = worker_in()
+    client.force_login(worker.user)
+    decisions = {d.kind: d for d in client.get(reverse("registration:apply")).context["decisions"]}
+    assert decisions["first"].allowed
+    assert not decisions["renewal"].allowed and decisions["renewal"].reason
+
+
+def test_one_open_application_per_person(worker_in):
+    worker = worker_in()
+    services.application_start(worker=worker, kind="first")
+    with pytest.raises(services.RegistrationError):
+        services.application_start(worker=worker, kind="first")
+    assert RegistrationApplication.objects.filter(worker=worker).count() == 1
+
+
+def test_submit_needs_pledge_and_materials(worker_in):
+    worker = worker_in()
+    application = services.application_start(worker=worker, kind="first")
+    with pytest.raises(services.RegistrationError, match="pledge|承诺"):
+        services.application_submit(application=application, actor=worker.user, pledge=False)
+    with pytest.raises(services.RegistrationError):
+        services.application_submit(application=application, actor=worker.user, pledge=True)
+    application.refresh_from_db()
+    assert application.status == State.DRAFT
+
+
+def test_submit_locks_application_and_profile(client, worker_in):
+    worker = worker_in()
+    application = submitted_application(worker)
+    worker.refresh_from_db()
+    assert application.status == State.SUBMITTED and worker.status == State.SUBMITTED
+    assert application.pledge and application.pledged_at
+    with pytest.raises(services.RegistrationError):
+        services.application_material_attach(
+            application=application, kind="photo", image=check_image_upload(png_upload(413, 626))
+        )
+    client.force_login(worker.user)
+    client.post(reverse("registration:application-detail", kwargs={"pk": application.pk}),
+                {"pickup": "electronic", "mailing_address": ""})
+    application.refresh_from_db()
+    assert application.pickup == "mail"
+
+
+def test_submit_refused_while_the_window_is_closed(worker_in, regions, province_official):
+    worker = worker_in()
+    application = services.application_start(worker=worker, kind="first")
+    RegistrationWindow.objects.create(province=regions["广东省"], name="past", opens_on=datetime.date(2020, 1, 1),
+                                      closes_on=datetime.date(2020, 1, 31), created_by=province_official)
+    for kind in ("photo", "id_front", "id_back", "qualification"):
+        services.application_material_attach(application=application, kind=kind,
+                                             image=check_image_upload(png_upload(413, 626)))
+    with pytest.raises(services.RegistrationError):
+        services.application_submit(application=application, actor=worker.user, pledge=True)
+
+
+# --- Review chain and decisions --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("town", "initial", "final"),
+    [("洪桥街道", "越秀区", "广州市"), ("东城街道", None, "东莞市"), ("东华门街道", "东城区", "北京市"),
+     ("沙嘴街道", "仙桃市", "湖北省")],
+)
+def test_review_chain_through_to_registration(worker_in, regions, town, initial, final):
+    worker = worker_in(town)
+    application = submitted_application(worker)
+    assert (application.initial_region and application.initial_region.name) == initial
+    assert application.final_region.name == final
+    outsider = make_user("outsider_x", "official", regions["荔湾区"])
+    with pytest.raises(ReviewNotPermitted):
+        review.application_approve(application=application, actor=outsider)
+    if initial:
+        county = make_user("county_x", "official", regions[initial])
+        review.application_approve(application=application, actor=county)
+        assert application.status == State.COUNTY_APPROVED
+    city = make_user("final_x", "official", regions[final])
+    review.application_approve(application=application, actor=city)
+    assert application.status == State.APPROVED
+    registration = Registration.objects.get(application=application)
+    assert registration.valid_to == registration.valid_from.replace(year=registration.valid_from.year + 3) - (
+        datetime.timedelta(days=1)
+    )
+    assert registration.registration_no.endswith(f"{registration.pk:07d}")
+    assert registration.region.name == town
+
+
+def test_city_cannot_approve_before_the_county(worker_in, city_official, alice, client):
+    application = submitted_application(worker_in())
+    with pytest.raises(ReviewNotPermitted):
+        review.application_approve(application=application, actor=city_official)
+    client.force_login(city_official)
+    mine = client.get(reverse("registration:review-queue"))
+    assert list(mine.context["page"]) == []
+    everything = client.get(reverse("registration:review-queue"), {"scope": "all"})
+    rows = list(everything.context["page"])
+    assert rows == [application] and "越秀区" in rows[0].why
+    detail = client.get(reverse("registration:review-detail", kwargs={"pk": application.pk}))
+    assert detail.context["actions"] == []
+
+
+def test_decisions_reach_the_worker_by_inbox_sms_and_email(
+    worker_in, alice, city_official, mailoutbox, django_capture_on_commit_callbacks
+):
+    sms.outbox.clear()
+    worker = worker_in()
+    application = submitted_application(worker)
+    with django_capture_on_commit_callbacks(execute=True):
+        review.application_return(application=application, actor=alice, comment="照片不清晰")
+    worker.refresh_from_db()
+    assert application.status == State.RETURNED and worker.status == State.RETURNED  # profile goes back too
+    message = Message.objects.get(user=worker.user)
+    assert "照片不清晰" in message.body and message.link.endswith(f"/{application.pk}/")
+    assert len(sms.outbox) == 1 and sms.outbox[0].to == worker.mobile
+    assert len(mailoutbox) == 1
+    # Fix and resubmit; county then city approve; the registration is created exactly once.
+    services.application_submit(application=application, actor=worker.user, pledge=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        review.application_approve(application=application, actor=alice)
+        review.application_approve(application=application, actor=city_official)
+    worker.refresh_from_db()
+    assert worker.status == State.APPROVED  # approved with the county's first approval
+    assert Registration.objects.filter(worker=worker).count() == 1
+    with pytest.raises(TransitionNotAllowed):
+        review.application_approve(application=application, actor=city_official)
+    assert Registration.objects.filter(worker=worker).count() == 1
+    assert Message.objects.filter(user=worker.user).count() == 3
+    assert [row.action for row in review_log_for(application)] == ["submit", "return", "submit", "approve", "approve"]
+
+
+def test_reject_needs_a_reason(worker_in, alice):
+    application = submitted_application(worker_in())
+    with pytest.raises(CommentRequired):
+        review.application_reject(application=application, actor=alice, comment="")
+    application.refresh_from_db()
+    assert application.status == State.SUBMITTED
+
+
+def test_nobody_reviews_their_own_application(worker_in, regions, media):
+    # An official of 越秀区 who is also a social worker there.
+    worker = worker_in()
+    official = make_user("also_worker", "official", regions["越秀区"])
+    application = submitted_application(worker)
+    RegistrationApplication.objects.filter(pk=application.pk).update(applicant=official, submitted_by=official)
+    application.refresh_from_db()
+    with pytest.raises(SelfReviewRefused):
+        review.application_approve(application=application, actor=official)
+
+
+# --- Scoping ------------------------------------------------------------------------------------------
+
+
+def test_sibling_county_gets_404_on_application_materials_and_uploads(client, worker_in, charlie, alice):
+    worker = worker_in()
+    application = submitted_application(worker)
+    material = ApplicationMaterial.objects.filter(application=application).first()
+    urls = [
+        reverse("registration:review-detail", kwargs={"pk": application.pk}),
+        reverse("registration:material-file", kwargs={"pk": material.pk}),
+        reverse("registration:profile-photo", kwargs={"pk": worker.pk}),
+    ]
+    client.force_login(charlie)
+    assert [client.get(u).status_code for u in urls] == [404, 404, 404]
+    assert client.post(reverse("registration:review-decide", kwargs={"pk": application.pk}),
+                       {"action": "approve"}).status_code == 404
+    client.force_login(alice)
+    assert [client.get(u).status_code for u in urls] == [200, 200, 200]
+    other = SocialWorkerFactory()
+    client.force_login(other.user)
+    assert client.get(urls[1]).status_code == 404
+
+
+def test_review_queue_has_constant_queries(client, worker_in, alice, django_assert_max_num_queries):
+    for _ in range(30):
+        submitted_application(worker_in())
+    client.force_login(alice)
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("registration:review-queue"))
+    assert response.context["page"].paginator.count == 30
+
+
+def test_review_queue_filters(client, worker_in, alice):
+    first = submitted_application(worker_in())
+    other_worker = worker_in("北京街道")
+    second = submitted_application(other_worker)
+    RegistrationApplication.objects.filter(pk=first.pk).update(
+        submitted_at=timezone.now() - datetime.timedelta(days=20)
+    )
+    client.force_login(alice)
+    url = reverse("registration:review-queue")
+    assert list(client.get(url, {"waiting": "14"}).context["page"]) == [first]
+    assert list(client.get(url, {"q": other_worker.id_number}).context["page"]) == [second]
+    assert list(client.get(url, {"q": other_worker.name}).context["page"]) == [second]
+    town = other_worker.work_region
+    assert list(client.get(url, {"region": town.pk}).context["page"]) == [second]
+    assert list(client.get(url, {"kind": "renewal"}).context["page"]) == []
+
+
+def test_history_page_lists_registrations_with_constant_queries(client, worker_in, alice, city_official,
+                                                                  django_assert_max_num_queries):
+    worker = worker_in()
+    application = submitted_application(worker)
+    review.application_approve(application=application, actor=alice)
+    review.application_approve(application=application, actor=city_official)
+    client.force_login(worker.user)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("registration:history"))
+    page = response.content.decode()
+    assert Registration.objects.get(worker=worker).registration_no in page
+
+
+# --- Roster corrections and windows ------------------------------------------------------------------
+
+
+def test_correction_approval_adds_the_certificate_to_the_roster(regions, alice, media):
+    worker = SocialWorkerFactory()
+    correction = services.roster_correction_save(
+        worker=worker, request=None,
+        data={"region": regions["越秀区"], "level": "intermediate", "certificate_no": "ZS-NEW-1",
+              "exam_year": THIS_YEAR - 1, "issuing_province": "广东省", "note": ""},
+        scan=check_image_upload(png_upload(800, 600)),
+    )
+    services.roster_correction_submit(request=correction, actor=worker.user)
+    review.correction_decide(correction=correction, actor=alice, action="approve")
+    q = Qualification.objects.get(certificate_no="ZS-NEW-1")
+    assert q.id_number == worker.id_number and q.source == "correction"
+
+
+def test_correction_with_someone_elses_certificate_is_refused(regions, alice, media):
+    QualificationFactory(certificate_no="TAKEN")
+    worker = SocialWorkerFactory()
+    correction = services.roster_correction_save(
+        worker=worker, request=None,
+        data={"region": regions["越秀区"], "level": "assistant", "certificate_no": "TAKEN", "exam_year": 2020},
+        scan=check_image_upload(png_upload(800, 600)),
+    )
+    services.roster_correction_submit(request=correction, actor=worker.user)
+    with pytest.raises(review.ReviewError):
+        review.correction_decide(correction=correction, actor=alice, action="approve")
+    correction.refresh_from_db()
+    assert correction.status == State.SUBMITTED
+
+
+def test_windows_are_set_by_the_province_without_overlap(regions, province_official, alice):
+    day = datetime.date(2027, 3, 1)
+    window = review.window_save(actor=province_official, window=None, name="2027", opens_on=day,
+                                closes_on=day + datetime.timedelta(days=30), certificate_delay_days=14)
+    assert window.certificate_issue_on == day + datetime.timedelta(days=44)
+    with pytest.raises(review.ReviewError):
+        review.window_save(actor=province_official, window=None, name="overlap", opens_on=day + datetime.timedelta(days=10),
+                           closes_on=day + datetime.timedelta(days=40), certificate_delay_days=14)
+    with pytest.raises(review.ReviewError):
+        review.window_save(actor=alice, window=None, name="county", opens_on=datetime.date(2028, 1, 1),
+                           closes_on=datetime.date(2028, 1, 31), certificate_delay_days=14)
