@@ -1,0 +1,130 @@
+"""Whole registration journey in real Chromium: sign-up → profile → first registration → county and
+city approval → the worker sees the decision in the inbox and the registration in the history."""
+
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from registration.models import Qualification, Registration
+from tests.conftest import PASSWORD, make_user
+from tests.factories import make_id_number
+from tests.test_uploads import png_upload
+
+pytestmark = pytest.mark.browser
+
+
+def _image(tmp_path, name, w, h):
+    path = tmp_path / name
+    path.write_bytes(png_upload(w, h).read())
+    return path
+
+
+def _login(page, base, username, password):
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("用户名 / 手机号 / 身份证号").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.locator("input[name='captcha_1']").fill("PASSED")
+    page.locator("form button.btn-primary").click()
+
+
+def _logout(page):
+    page.get_by_role("button", name="退出").click()
+
+
+def test_worker_registers_and_county_then_city_approve(
+    live_server, transactional_db, regions, page, screenshot_dir, tmp_path, settings
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    id_number = make_id_number()
+    Qualification.objects.create(id_number=id_number, name="林小红", level="assistant", certificate_no="GD2025-0001",
+                                 exam_year=timezone.localdate().year - 1, issuing_province="广东省")
+    make_user("yx_review", "official", regions["越秀区"], full_name="越秀区民政局")
+    make_user("gz_review", "official", regions["广州市"], full_name="广州市民政局")
+    base = live_server.url
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    # Sign up as a roster worker.
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_role("link", name="社会工作者注册").click()
+    page.get_by_label("身份证号").fill(id_number)
+    page.get_by_label("姓名").fill("林小红")
+    page.get_by_label("手机号").fill("13700001111")
+    page.get_by_label("电子邮箱").fill("lin@example.com")
+    page.get_by_label("密码", exact=True).fill("Lin#Social2026")
+    page.get_by_label("再次输入密码").fill("Lin#Social2026")
+    page.locator("input[name='captcha_1']").fill("PASSED")
+    page.get_by_role("button", name="注册").click()
+    expect(page.get_by_role("heading", name=re.compile("我的资料"))).to_be_visible()
+    expect(page.get_by_text("GD2025-0001")).to_be_visible()
+
+    # Fill in the profile.
+    fields = {
+        "id_ethnicity": "汉族", "id_hukou": "广东广州", "id_native_place": "广东梅州", "id_school": "中山大学",
+        "id_major": "社会工作", "id_graduation_date": "2015-07-01", "id_work_start_date": "2015-08-01",
+        "id_address": "广州市越秀区洪桥街道1号", "id_postcode": "510000", "id_employer": "越秀区阳光社工服务中心",
+        "id_years_in_social_work": "8", "id_experience": "长期从事社区社会工作。",
+    }
+    for field_id, value in fields.items():
+        page.locator(f"#{field_id}").fill(value)
+    page.locator("#id_marital_status").select_option("single")
+    page.locator("#id_political_status").select_option("none")
+    page.locator("#id_education").select_option("bachelor")
+    page.locator("#id_full_time").select_option("1")
+    page.locator("#id_position").select_option("frontline")
+    page.get_by_label("社区", exact=True).check()
+    page.locator("#id_new_photo").set_input_files(_image(tmp_path, "photo.png", 413, 626))
+    page.locator("#cascade-0").select_option(label="广东省")
+    expect(page.locator("#cascade-1 option", has_text="广州市")).to_have_count(1)
+    page.locator("#cascade-1").select_option(label="广州市")
+    expect(page.locator("#cascade-2 option", has_text="越秀区")).to_have_count(1)
+    page.locator("#cascade-2").select_option(label="越秀区")
+    expect(page.locator("#cascade-3 option", has_text="洪桥街道")).to_have_count(1)
+    page.locator("#cascade-3").select_option(label="洪桥街道")
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.get_by_text("已保存")).to_be_visible()
+    page.screenshot(path=screenshot_dir / "registration-profile.png", full_page=True)
+
+    # Apply for a first registration with the materials.
+    page.get_by_role("link", name="申请登记").first.click()
+    page.get_by_test_id("kind-first").get_by_role("button").click()
+    for kind, (w, h) in {"photo": (413, 626), "id_front": (856, 540), "id_back": (856, 540),
+                         "qualification": (800, 600)}.items():
+        slot = page.get_by_test_id(f"material-{kind}")
+        slot.locator("input[type=file]").set_input_files(_image(tmp_path, f"{kind}.png", w, h))
+        slot.get_by_role("button", name="上传").click()
+        expect(page.get_by_test_id(f"material-{kind}").get_by_text("已上传")).to_be_visible()
+    page.get_by_label("我保证上述所填信息均真实有效").check()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="提交审核").click()
+    expect(page.get_by_test_id("status").first).to_have_text("已提交")
+    page.screenshot(path=screenshot_dir / "registration-submitted.png", full_page=True)
+    _logout(page)
+
+    # County initial review, then city final review.
+    for username, shot in (("yx_review", "registration-county-review.png"), ("gz_review", None)):
+        _login(page, base, username, PASSWORD)
+        page.get_by_role("link", name="登记申请").first.click()
+        page.get_by_test_id("queue").get_by_role("link", name="林小红").click()
+        expect(page.get_by_test_id("why")).to_be_visible()
+        if shot:
+            page.screenshot(path=screenshot_dir / shot, full_page=True)
+        page.get_by_role("button", name="通过", exact=True).click()
+        expect(page.get_by_text("审核意见已记录")).to_be_visible()
+        _logout(page)
+
+    # The worker sees the approval in the inbox and the registration in the history.
+    _login(page, base, id_number, "Lin#Social2026")
+    expect(page.get_by_test_id("unread-count")).to_have_text("2")
+    page.get_by_test_id("inbox-link").click()
+    page.get_by_role("link", name=re.compile("您的登记申请已通过 ")).click()
+    expect(page.get_by_text("登记编号")).to_be_visible()
+    page.goto(f"{base}/registration/history/")
+    registration = Registration.objects.get(worker__id_number=id_number)
+    expect(page.get_by_test_id("registrations")).to_contain_text(registration.registration_no)
+    page.screenshot(path=screenshot_dir / "registration-history.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/registration/profile/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=screenshot_dir / "registration-profile-phone.png", full_page=False)
