@@ -50,7 +50,7 @@ class Qualification(models.Model):
         CORRECTION = "correction", _("Roster correction request")
 
     id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("full name"), max_length=100)
     level = models.CharField(_("qualification level"), max_length=20, choices=QualificationLevel.choices)
     certificate_no = models.CharField(_("certificate management number"), max_length=50, unique=True)
     exam_year = models.PositiveSmallIntegerField(_("exam year"))
@@ -152,7 +152,7 @@ class SocialWorker(Reviewable):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="social_worker", verbose_name=_("account")
     )
     # Basic information (基本信息). Name and ID come from the roster when it knows the person.
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("full name"), max_length=100)
     id_number = models.CharField(_("ID number"), max_length=18, unique=True)
     roster_locked = models.BooleanField(
         _("name locked by roster"), default=False, help_text=_("Name and ID number were taken from the exam roster.")

@@ -8,11 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from celery import Celery
 from django.db import connection
 
 from notices.models import Message
 from notices.tasks import deliver_message
-from swms.celery import app as celery_app
 from tests.conftest import make_user
 
 BROKER = os.environ.get("SWMS_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
@@ -40,13 +40,12 @@ def celery_worker_process(transactional_db, tmp_path):
          "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
-    keys = ("task_always_eager", "broker_url", "result_backend", "task_default_queue")
-    old = {k: celery_app.conf[k] for k in keys}
-    celery_app.conf.update(task_always_eager=False, broker_url=BROKER, result_backend=BROKER, task_default_queue=queue)
+    # A client app of its own: the project app may already hold an eager-mode pool and backend.
+    sender = Celery("swms-test-client", broker=BROKER, backend=BROKER)
     try:
-        yield {"queue": queue, "sms_file": sms_file, "process": worker}
+        yield {"queue": queue, "sms_file": sms_file, "process": worker, "sender": sender}
     finally:
-        celery_app.conf.update(**old)
+        sender.close()
         worker.terminate()
         try:
             worker.wait(timeout=20)
@@ -59,9 +58,10 @@ def test_message_delivery_task_runs_in_a_real_worker_and_is_idempotent(celery_wo
     message = Message.objects.create(user=user, title="登记申请已通过", want_sms=True, want_email=False)
     # Queued twice (a retry, a double click): the SMS still goes out once.
     queue = celery_worker_process["queue"]
-    first = deliver_message.apply_async((message.pk,), queue=queue)
+    sender = celery_worker_process["sender"]
+    first = sender.send_task(deliver_message.name, args=(message.pk,), queue=queue)
     assert first.get(timeout=60) == {"sms": True, "email": False}
-    second = deliver_message.apply_async((message.pk,), queue=queue)
+    second = sender.send_task(deliver_message.name, args=(message.pk,), queue=queue)
     assert second.get(timeout=60) == {"sms": False, "email": False}
 
     message.refresh_from_db()
