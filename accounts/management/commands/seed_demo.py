@@ -51,6 +51,7 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
             rows.append((username, user.get_kind_display(), region.name if region else "—"))
+        self._seed_registration()
         ops, _ = User.objects.update_or_create(
             username="demo_ops",
             defaults={"kind": "", "is_superuser": True, "is_staff": True, "full_name": "运维 (演示)",
@@ -65,3 +66,19 @@ class Command(BaseCommand):
         for username, role, region in rows:
             self.stdout.write(f"{username:<16}{str(role):<22}{region}")
         self.stdout.write("Captcha: type the characters shown in the image.\n")
+
+    def _seed_registration(self):
+        """The demo worker passed last year's exam, so a first registration can be tried end to end."""
+        from registration.models import Qualification, SocialWorker
+
+        worker_user = User.objects.get(username="demo_worker")
+        Qualification.objects.update_or_create(
+            certificate_no="DEMO-ZS-0001",
+            defaults={"id_number": worker_user.id_number, "name": worker_user.full_name, "level": "assistant",
+                      "exam_year": timezone.localdate().year - 1, "issuing_province": "广东省"},
+        )
+        SocialWorker.objects.get_or_create(
+            user=worker_user,
+            defaults={"name": worker_user.full_name, "id_number": worker_user.id_number, "roster_locked": True,
+                      "mobile": worker_user.phone, "email": worker_user.email},
+        )
