@@ -86,6 +86,8 @@ class ProfileForm(BootstrapFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in self.fields:
             self.fields[name].required = False  # a draft may be incomplete; submit checks completeness
+        # The select speaks "1"/"0"; the model holds True/False/None.
+        self.initial["full_time"] = {True: "1", False: "0"}.get(self.instance.full_time, "")
         if self.instance.roster_locked:
             for name in ("name", "birth_date", "gender"):
                 self.fields[name].disabled = True

@@ -398,3 +398,11 @@ def test_windows_are_set_by_the_province_without_overlap(regions, province_offic
     with pytest.raises(review.ReviewError):
         review.window_save(actor=alice, window=None, name="county", opens_on=datetime.date(2028, 1, 1),
                            closes_on=datetime.date(2028, 1, 31), certificate_delay_days=14)
+
+
+def test_profile_form_shows_the_saved_full_time_choice(client, worker_in):
+    worker = worker_in()
+    client.force_login(worker.user)
+    form = client.get(reverse("registration:profile")).context["form"]
+    assert form["full_time"].value() == "1"
+    assert 'value="1" selected' in str(form["full_time"])
