@@ -566,3 +566,77 @@ class Registration(models.Model):
 
     def __str__(self):
         return self.registration_no
+
+
+def _certificate_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+class CertificateQuerySet(ScopedQuerySet):
+    region_path = "registration__region"
+
+    def owned_by(self, user):
+        return self.filter(registration__worker__user=user)
+
+    def current(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class Certificate(models.Model):
+    """An electronic registration certificate (电子登记证书): a PDF with a public verification token."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="certificates")
+    # Random and unguessable: it is the only key of the public verification page.
+    token = models.CharField(max_length=64, unique=True, default=_certificate_token, editable=False)
+    file = models.FileField(_("file"), upload_to="certificates/", max_length=200)
+    sha256 = models.CharField(max_length=64)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    issued_by = models.CharField(_("issuing authority"), max_length=100)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_reason = models.CharField(_("revocation reason"), max_length=200, blank=True)
+
+    objects = CertificateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        ordering = ["-issued_at"]
+        constraints = [
+            # One current certificate per registration: issuing twice cannot make two (R2).
+            models.UniqueConstraint(
+                fields=["registration"], condition=Q(revoked_at__isnull=True), name="one_current_certificate"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.registration.registration_no} ({self.issued_at:%Y-%m-%d})"
+
+    def verification_status(self, today=None) -> str:
+        """valid / expired / revoked / frozen, as the public page shows it."""
+        today = today or timezone.localdate()
+        if self.revoked_at or self.registration.status == Registration.Status.REVOKED:
+            return "revoked"
+        if self.registration.status == Registration.Status.FROZEN:
+            return "frozen"
+        if self.registration.valid_to < today:
+            return "expired"
+        return "valid"
+
+
+class CertificateLookup(models.Model):
+    """Every lookup of the public verification page is logged."""
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.CASCADE, null=True, related_name="lookups")
+    token_prefix = models.CharField(max_length=12)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    found = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("certificate lookup")
+        verbose_name_plural = _("certificate lookups")
+
+    def __str__(self):
+        return f"{self.token_prefix}… {self.created_at:%Y-%m-%d %H:%M}"

@@ -72,7 +72,12 @@ def _registration_create(application: RegistrationApplication) -> Registration:
     # 2026 + 440104 + 0000123: year, the county-level division code, then the record's id.
     registration.registration_no = f"{start.year}{application.region.code[:6]}{registration.pk:07d}"
     registration.save(update_fields=["registration_no"])
-    # Issue #4 queues the certificate PDF here (Celery, on commit, on certificate_due_on).
+    if registration.certificate_due_on <= today:
+        # With no window (or a past issue date) the certificate follows at once; otherwise the daily
+        # beat job `issue_due_certificates` picks it up on its date.
+        from .tasks import issue_certificate
+
+        transaction.on_commit(lambda: issue_certificate.delay(registration.pk))
     return registration
 
 

@@ -18,4 +18,5 @@ urlpatterns = [
     path("applications/<int:pk>/submit/", v.application_submit, name="application-submit"),
     path("materials/<int:pk>/", v.material_file, name="material-file"),
     path("history/", v.history, name="history"),
+    path("certificates/<int:pk>/", v.certificate_file, name="certificate-file"),
 ]

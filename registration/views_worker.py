@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -29,6 +30,7 @@ from .forms import (
 )
 from .models import (
     ApplicationMaterial,
+    Certificate,
     MaterialKind,
     Qualification,
     Registration,
@@ -313,6 +315,16 @@ def material_file(request, pk):
     return serve_private_file(material.file)
 
 
+@require_GET
+@login_required
+def certificate_file(request, pk):
+    """The certificate PDF: for its owner and the officials in scope (others 404)."""
+    certificate = get_visible_or_404(Certificate.objects.select_related("registration"), request.user, pk=pk)
+    return serve_private_file(
+        certificate.file, download_name=f"{certificate.registration.registration_no}.pdf", inline=False
+    )
+
+
 @login_required
 @worker_required
 def history(request):
@@ -322,7 +334,9 @@ def history(request):
     )
     return render(request, "registration/worker/history.html", {
         "worker": worker,
-        "registrations": Registration.objects.owned_by(request.user).order_by("-valid_from"),
+        "registrations": Registration.objects.owned_by(request.user).order_by("-valid_from").prefetch_related(
+            Prefetch("certificates", queryset=Certificate.objects.current(), to_attr="current_certificates")
+        ),
         "applications": applications,
         "renewals": [a for a in applications if a.kind == RegistrationKind.RENEWAL],
         "ce_total": ce_hours_between(worker, timezone.localdate().replace(year=timezone.localdate().year - 3),

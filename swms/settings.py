@@ -195,6 +195,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60 * 24}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    # Certificates are issued a set number of days after a registration window closes.
+    "issue-due-certificates": {
+        "task": "registration.tasks.issue_due_certificates",
+        "schedule": timedelta(hours=24),
+    },
+}
 
 # --- Security headers -----------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -244,3 +251,7 @@ SWMS_SMS_FILE_PATH = env.str("SWMS_SMS_FILE_PATH", default=str(VAR_DIR / "sms.js
 # Largest uploaded file (Beijing manual: every photo under 1 MB).
 SWMS_UPLOAD_MAX_BYTES = env.int("SWMS_UPLOAD_MAX_BYTES", default=1024 * 1024)
 SWMS_SMS_SIGNATURE = env.str("SWMS_SMS_SIGNATURE", default="民政社工")
+# Absolute address of this site, for links that leave it (the QR code on certificates).
+SWMS_PUBLIC_BASE_URL = env.str("SWMS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Lookups of the public certificate verification page per client address per minute.
+SWMS_VERIFY_RATE_PER_MINUTE = env.int("SWMS_VERIFY_RATE_PER_MINUTE", default=30)

@@ -17,3 +17,5 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # The in-memory SMS outbox, unless a test that runs a real worker process asks for the file backend.
 SWMS_SMS_BACKEND = os.environ.get("SWMS_SMS_BACKEND", "swms.sms.LocmemBackend")
 SWMS_SMS_FILE_PATH = os.environ.get("SWMS_SMS_FILE_PATH", str(VAR_DIR / "test-sms.jsonl"))
+# Many tests hit the public verification page within a minute; the rate-limit test lowers this.
+SWMS_VERIFY_RATE_PER_MINUTE = 1000

@@ -2,12 +2,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from registration.views_public import verify
+
 urlpatterns = [
     path("", include("reports.urls")),
     path("accounts/", include("accounts.urls")),
     path("registration/", include("registration.urls")),
     path("inbox/", include("notices.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("verify/<str:token>/", verify, name="verify"),
     path("captcha/", include("captcha.urls")),
     path(settings.SWMS_ADMIN_PATH, admin.site.urls),
 ]

@@ -11,6 +11,8 @@ import pytest
 
 from accounts.models import Region, User, UserKind
 
+pytest_plugins = ["tests.registration_fixtures"]
+
 PASSWORD = "Swms#Test2026"
 
 # code, name, level, parent code — the shapes DESIGN.md calls out.

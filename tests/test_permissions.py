@@ -108,6 +108,8 @@ MATRIX = {
     "registration:application-submit": ("post", "application", WORKER_ONLY_POST),
     "registration:material-file": ("get", "material", _file_rule()),
     "registration:history": ("get", None, WORKER_ONLY),
+    "registration:certificate-file": ("get", "certificate", _file_rule()),
+    "verify": ("get", "token", PUBLIC),
     # --- registration: officials' side
     "registration:review-queue": ("get", None, OFFICIALS_ONLY),
     "registration:review-detail": ("get", "application", _review_rule(200)),
@@ -188,8 +190,16 @@ def registration_objects(regions, province_official, settings, tmp_path):
     window = RegistrationWindow.objects.create(province=regions["广东省"], name="w", opens_on="2026-01-01",
                                                closes_on="2026-01-31", created_by=province_official)
     message = Message.objects.create(user=worker.user, title="t")
+    from django.core.files.base import ContentFile
+
+    from registration.models import Certificate
+    from tests.factories import RegistrationFactory
+
+    registration = RegistrationFactory(worker=worker, qualification=qualification)
+    certificate = Certificate(registration=registration, issued_by="广州市民政局", sha256="0")
+    certificate.file.save("c.pdf", ContentFile(b"%PDF-1.4 matrix"))
     return {"worker": worker, "application": application, "material": material, "correction": correction,
-            "window": window, "message": message}
+            "window": window, "message": message, "certificate": certificate}
 
 
 @pytest.fixture
@@ -220,6 +230,7 @@ def test_permission_matrix(client, regions, role_users, registration_objects, ro
         "county_region": {"pk": regions["越秀区"].pk},
         "reset_token": {"uidb64": "MQ", "token": "set-password"},
         **{name: {"pk": objects[name].pk} for name in objects},
+        "token": {"token": objects["certificate"].token},
     }[kwargs_name]
     user = role_users[role]
     if user is not None:

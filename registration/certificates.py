@@ -1,0 +1,93 @@
+"""Electronic registration certificates: rendered with WeasyPrint, verified by a public token."""
+
+from __future__ import annotations
+
+import hashlib
+
+import segno
+import weasyprint
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from accounts.models import RegionLevel
+from swms.pii import mask_id_number
+
+from .models import Certificate, Registration, RegistrationKind
+
+
+def issuing_authority(registration: Registration) -> str:
+    """The civil-affairs office that took the final decision: 民政厅 for a province, 民政局 otherwise."""
+    application = registration.application
+    region = application.final_region if application and application.final_region else registration.region
+    return f"{region.name}{'民政厅' if region.level == RegionLevel.PROVINCE else '民政局'}"
+
+
+def verification_url(token: str) -> str:
+    return settings.SWMS_PUBLIC_BASE_URL.rstrip("/") + reverse("verify", kwargs={"token": token})
+
+
+def render_certificate_html(certificate: Certificate) -> str:
+    """The certificate page as HTML (A4, Chinese, the CJK font named in the stylesheet)."""
+    registration = certificate.registration
+    worker = registration.worker
+    url = verification_url(certificate.token)
+    with translation.override("zh-hans"):
+        return render_to_string("registration/certificate.html", {
+            "certificate": certificate,
+            "registration": registration,
+            "worker": worker,
+            # Masked on the document too (P1): the verification page is the place to check a number.
+            "id_masked": mask_id_number(worker.id_number),
+            "history": worker.registrations.order_by("valid_from"),
+            "qr": segno.make(url, error="m").svg_data_uri(scale=3, border=1),
+            "verify_url": url,
+        })
+
+
+def render_certificate_pdf(html: str) -> bytes:
+    return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def certificate_issue(*, registration_id: int) -> Certificate:
+    """Issue the current certificate of a registration; a second call returns the same one."""
+    with transaction.atomic():
+        registration = (
+            Registration.objects.select_for_update(of=("self",)).select_related(
+                "worker", "application__final_region", "region"
+            )
+            .get(pk=registration_id)
+        )
+        existing = Certificate.objects.filter(registration=registration).current().first()
+        if existing is not None:
+            return existing
+        certificate = Certificate(registration=registration, issued_by=issuing_authority(registration))
+        pdf = render_certificate_pdf(render_certificate_html(certificate))
+        certificate.sha256 = hashlib.sha256(pdf).hexdigest()
+        certificate.file.save(f"{registration.registration_no}-{certificate.token[:8]}.pdf", ContentFile(pdf), save=False)
+        try:
+            with transaction.atomic():
+                certificate.save()
+        except IntegrityError:
+            # Another worker issued it between our check and insert: theirs stands.
+            certificate.file.delete(save=False)
+            return Certificate.objects.filter(registration=registration).current().get()
+        if registration.kind == RegistrationKind.REISSUE:
+            # A reissued certificate revokes the worker's earlier ones (lost or damaged copies).
+            Certificate.objects.filter(registration__worker=registration.worker).current().exclude(
+                pk=certificate.pk
+            ).update(revoked_at=timezone.now(), revoked_reason="reissued")
+    return certificate
+
+
+def certificate_revoke(*, certificate: Certificate, reason: str) -> Certificate:
+    with transaction.atomic():
+        certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if certificate.revoked_at is None:
+            certificate.revoked_at = timezone.now()
+            certificate.revoked_reason = reason[:200]
+            certificate.save(update_fields=["revoked_at", "revoked_reason"])
+    return certificate
