@@ -22,7 +22,12 @@ from .models import Certificate, Registration, RegistrationKind
 def issuing_authority(registration: Registration) -> str:
     """The civil-affairs office that took the final decision: 民政厅 for a province, 民政局 otherwise."""
     application = registration.application
-    region = application.final_region if application and application.final_region else registration.region
+    if application is not None and application.final_region is not None:
+        region = application.final_region
+    else:  # imported or legacy records: the city (or province) above the registration's region
+        region = registration.region.ancestor_at(RegionLevel.CITY) or registration.region.ancestor_at(
+            RegionLevel.PROVINCE
+        ) or registration.region
     return f"{region.name}{'民政厅' if region.level == RegionLevel.PROVINCE else '民政局'}"
 
 

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from registration.models import Qualification, Registration
+from registration.certificates import verification_url
+from registration.models import Certificate, Qualification, Registration
 from tests.conftest import PASSWORD, make_user
 from tests.factories import make_id_number
 from tests.test_uploads import png_upload
@@ -37,6 +38,7 @@ def test_worker_registers_and_county_then_city_approve(
     live_server, transactional_db, regions, page, screenshot_dir, tmp_path, settings
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SWMS_PUBLIC_BASE_URL = live_server.url
     id_number = make_id_number()
     Qualification.objects.create(id_number=id_number, name="林小红", level="assistant", certificate_no="GD2025-0001",
                                  exam_year=timezone.localdate().year - 1, issuing_province="广东省")
@@ -124,6 +126,22 @@ def test_worker_registers_and_county_then_city_approve(
     registration = Registration.objects.get(worker__id_number=id_number)
     expect(page.get_by_test_id("registrations")).to_contain_text(registration.registration_no)
     page.screenshot(path=screenshot_dir / "registration-history.png", full_page=True)
+
+    # The certificate (issued right after approval: no window) downloads as a PDF ...
+    with page.expect_download() as download:
+        page.get_by_test_id("certificate-download").click()
+    pdf = tmp_path / "certificate.pdf"
+    download.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    # ... and anyone can verify it at the address its QR code carries, without logging in.
+    certificate = Certificate.objects.get(registration=registration)
+    visitor = page.context.browser.new_context(locale="zh-CN")
+    anonymous = visitor.new_page()
+    anonymous.goto(verification_url(certificate.token))
+    expect(anonymous.get_by_test_id("verify-status")).to_have_text("证书有效")
+    expect(anonymous.get_by_text(registration.registration_no)).to_be_visible()
+    anonymous.screenshot(path=screenshot_dir / "certificate-verify.png", full_page=True)
+    visitor.close()
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base}/registration/profile/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -34,6 +34,7 @@ def celery_worker_process(transactional_db, tmp_path):
         "SWMS_CELERY_EAGER": "0",
         "SWMS_SMS_BACKEND": "swms.sms.FileBackend",
         "SWMS_SMS_FILE_PATH": str(sms_file),
+        "SWMS_PRIVATE_MEDIA_ROOT": str(tmp_path / "media"),
     }
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "swms", "worker", "--pool", "solo", "-Q", queue,
@@ -69,3 +70,27 @@ def test_message_delivery_task_runs_in_a_real_worker_and_is_idempotent(celery_wo
     lines = [json.loads(line) for line in celery_worker_process["sms_file"].read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 1
     assert lines[0]["to"] == "13700000001" and "登记申请已通过" in lines[0]["text"]
+
+
+def test_certificate_issued_end_to_end_by_a_real_worker(celery_worker_process, regions, settings):
+    """Approval → the issue task through Redis → a PDF on disk that reads back, once."""
+    import subprocess as sp
+
+    from registration.models import Certificate
+    from registration.tasks import issue_certificate
+    from tests.factories import QualificationFactory, RegistrationFactory, SocialWorkerFactory
+
+    settings.MEDIA_ROOT = celery_worker_process["sms_file"].parent / "media"
+    worker = SocialWorkerFactory(work_region=regions["洪桥街道"], name="陈真")
+    registration = RegistrationFactory(
+        worker=worker, qualification=QualificationFactory(id_number=worker.id_number, name="陈真")
+    )
+    sender = celery_worker_process["sender"]
+    queue = celery_worker_process["queue"]
+    first = sender.send_task(issue_certificate.name, args=(registration.pk,), queue=queue).get(timeout=90)
+    second = sender.send_task(issue_certificate.name, args=(registration.pk,), queue=queue).get(timeout=90)
+    assert first == second
+    certificate = Certificate.objects.get(registration=registration)
+    with certificate.file.open("rb") as fh:
+        text = sp.run(["pdftotext", "-", "-"], input=fh.read(), capture_output=True, check=True).stdout.decode()
+    assert "陈真" in text and registration.registration_no in text
