@@ -102,3 +102,36 @@ def certificate_revoke(*, certificate: Certificate, reason: str) -> Certificate:
             certificate.revoked_reason = reason[:200]
             certificate.save(update_fields=["revoked_at", "revoked_reason"])
     return certificate
+
+
+def application_form_pdf(application) -> bytes:
+    """The printable 社会工作者登记申请表 of an application, with its review decisions so far."""
+    import base64
+    import mimetypes
+
+    from swms.workflow import review_log_for
+
+    from .models import PracticeDomain
+
+    worker = application.worker
+    photo = ""
+    if worker.photo:
+        with worker.photo.open("rb") as fh:
+            mime = mimetypes.guess_type(worker.photo.name)[0] or "image/jpeg"
+            photo = f"data:{mime};base64," + base64.b64encode(fh.read()).decode()
+    decisions = {}
+    for row in review_log_for(application).select_related("actor_region"):
+        if row.action in ("approve", "reject", "return"):
+            region = row.actor_region.name if row.actor_region else ""
+            decisions[row.step] = f"{row.get_action_display()} {row.comment} {region} {row.created_at:%Y-%m-%d}"
+    with translation.override("zh-hans"):
+        html = render_to_string("registration/application_form.html", {
+            "application": application,
+            "worker": worker,
+            "photo": photo,
+            "region_name": application.region.full_name(),
+            "domains": [PracticeDomain(d).label for d in worker.practice_domains if d in PracticeDomain.values],
+            "initial": decisions.get("initial", ""),
+            "final": decisions.get("final", ""),
+        })
+    return render_certificate_pdf(html)

@@ -317,6 +317,23 @@ def material_file(request, pk):
 
 @require_GET
 @login_required
+def application_form(request, pk):
+    """The printable application form (PDF) for the applicant and the officials in scope."""
+    from django.http import HttpResponse
+
+    from .certificates import application_form_pdf
+
+    application = get_visible_or_404(
+        RegistrationApplication.objects.select_related("worker", "qualification", "region"), request.user, pk=pk
+    )
+    response = HttpResponse(application_form_pdf(application), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="application-{application.pk}.pdf"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@login_required
 def certificate_file(request, pk):
     """The certificate PDF: for its owner and the officials in scope (others 404)."""
     certificate = get_visible_or_404(Certificate.objects.select_related("registration"), request.user, pk=pk)

@@ -118,3 +118,18 @@ def test_download_for_owner_and_officials_in_scope_only(client, approved, alice,
     client.force_login(approved.worker.user)
     history = client.get(reverse("registration:history")).content.decode()
     assert url in history
+
+
+def test_printable_application_form(client, worker_in, alice, charlie):
+    worker = worker_in()
+    application = submitted_application(worker)
+    review.application_approve(application=application, actor=alice, comment="材料齐全")
+    url = reverse("registration:application-form", kwargs={"pk": application.pk})
+    client.force_login(worker.user)
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = subprocess.run(["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True).stdout
+    text = text.decode()
+    assert "社会工作者登记申请表" in text and worker.name in text and "材料齐全" in text
+    client.force_login(charlie)
+    assert client.get(url).status_code == 404

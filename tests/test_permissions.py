@@ -106,6 +106,7 @@ MATRIX = {
     ),
     "registration:application-material": ("post", "application", WORKER_ONLY_POST),
     "registration:application-submit": ("post", "application", WORKER_ONLY_POST),
+    "registration:application-form": ("get", "application", _file_rule()),
     "registration:material-file": ("get", "material", _file_rule()),
     "registration:history": ("get", None, WORKER_ONLY),
     "registration:certificate-file": ("get", "certificate", _file_rule()),
