@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from python_calamine import CalamineWorkbook
 
 from swms.ids import validate_ric
+from swms.xlsx_import import (
+    ImportFileError,
+    ImportReport,
+    cells,
+    is_blank,
+    map_columns,
+    read_sheet,
+    text,
+    write_error_workbook,
+)
 
 from .models import Qualification, QualificationLevel
 
@@ -35,46 +42,19 @@ BATCH = 2000
 FIELDS = ("name", "id_number", "level", "exam_year", "issuing_province")
 
 
-class RosterImportError(Exception):
-    """The file as a whole cannot be imported (unreadable, headers missing)."""
-
-
-@dataclass
-class ImportReport:
-    read: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[tuple[int, list, str]] = field(default_factory=list)  # (row number, raw row, reason)
-    error_file: Path | None = None
-    dry_run: bool = False
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+# Kept as names of this module: the command and the tests catch and read these.
+RosterImportError = ImportFileError
 
 
 def _year(value) -> int:
-    text = _text(value)
+    raw = text(value)
     try:
-        year = int(float(text))
+        year = int(float(raw))
     except ValueError:
-        raise ValidationError(_("the exam year %(value)r is not a year") % {"value": text}) from None
+        raise ValidationError(_("the exam year %(value)r is not a year") % {"value": raw}) from None
     if not 2008 <= year <= datetime.date.today().year:
         raise ValidationError(_("the exam year %(year)d is out of range") % {"year": year})
     return year
-
-
-def _read_sheet(path: Path) -> list[list]:
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except Exception as e:  # calamine raises several of its own types for unreadable files
-        raise RosterImportError(_("Cannot read %(file)s: %(error)s") % {"file": path, "error": e}) from e
 
 
 def qualifications_import(
@@ -82,47 +62,34 @@ def qualifications_import(
 ) -> ImportReport:
     """Validate and import a roster workbook; see the module docstring."""
     path = Path(path)
-    rows = _read_sheet(path)
-    if not rows:
-        raise RosterImportError(_("The file is empty."))
-    header = [_text(h) for h in rows[0]]
-    columns = {}
-    for label, key in {**HEADERS, **OPTIONAL_HEADERS}.items():
-        if label in header:
-            columns[key] = header.index(label)
-    missing = [label for label, key in HEADERS.items() if key not in columns]
-    if missing:
-        raise RosterImportError(
-            _("The header row lacks: %(missing)s (expected %(expected)s).")
-            % {"missing": "、".join(missing), "expected": "、".join(HEADERS)}
-        )
+    header, body = read_sheet(path)
+    columns = map_columns(header, HEADERS, OPTIONAL_HEADERS)
 
     report = ImportReport(dry_run=dry_run)
     valid: dict[str, dict] = {}
     first_line: dict[str, int] = {}
-    body = rows[1:]
     total = len(body)
     for offset, raw in enumerate(body):
         line = offset + 2
-        if not any(_text(v) for v in raw):
+        if is_blank(raw):
             continue
         report.read += 1
-        cell = {key: (raw[i] if i < len(raw) else None) for key, i in columns.items()}
+        cell = cells(raw, columns)
         try:
-            name = _text(cell["name"])
+            name = text(cell["name"])
             if not name:
                 raise ValidationError(_("the name is empty"))
             try:
-                id_number = validate_ric(_text(cell["id_number"]))
+                id_number = validate_ric(text(cell["id_number"]))
             except ValidationError as e:
                 raise ValidationError(_("ID number: %(error)s") % {"error": " ".join(e.messages)}) from None
-            level = LEVEL_NAMES.get(_text(cell["level"]))
+            level = LEVEL_NAMES.get(text(cell["level"]))
             if level is None:
                 raise ValidationError(
                     _("unknown level %(value)r (expected 助理社会工作师, 社会工作师 or 高级社会工作师)")
-                    % {"value": _text(cell["level"])}
+                    % {"value": text(cell["level"])}
                 )
-            certificate_no = _text(cell["certificate_no"]).replace(" ", "")
+            certificate_no = text(cell["certificate_no"]).replace(" ", "")
             if not certificate_no:
                 raise ValidationError(_("the certificate management number is empty"))
             exam_year = _year(cell["exam_year"])
@@ -140,7 +107,7 @@ def qualifications_import(
             "level": level,
             "certificate_no": certificate_no,
             "exam_year": exam_year,
-            "issuing_province": _text(cell.get("issuing_province")) or province,
+            "issuing_province": text(cell.get("issuing_province")) or province,
         }
         first_line[certificate_no] = line
         if progress and report.read % 10000 == 0:
@@ -179,20 +146,5 @@ def qualifications_import(
     if progress:
         progress(report.read, total)
     report.errors.sort(key=lambda e: e[0])
-    report.error_file = _write_errors(path, header, report.errors)
+    report.error_file = write_error_workbook(path, header, report.errors)
     return report
-
-
-def _write_errors(path: Path, header: list[str], errors) -> Path | None:
-    """`<stem>.errors.xlsx` beside the input with the bad rows and why; removed when all is well."""
-    target = path.with_name(f"{path.stem}.errors.xlsx")
-    if not errors:
-        target.unlink(missing_ok=True)
-        return None
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("Errors"))
-    ws.append([_("Row"), *header, "错误原因"])
-    for line, raw, reason in errors:
-        ws.append([line, *[_text(v) for v in raw], reason])
-    wb.save(target)
-    return target
