@@ -374,6 +374,9 @@ class CERecord(models.Model):
     completed_on = models.DateField(_("completed on"))
     provider = models.CharField(_("provider"), max_length=200, blank=True)
     course = models.CharField(_("course"), max_length=200, blank=True)
+    proof = models.FileField(_("proof"), upload_to="ce/proofs/", blank=True, max_length=200)
+    # The provider's own record number: re-importing the same provider file changes nothing.
+    external_ref = models.CharField(_("provider record number"), max_length=100, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACCEPTED)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -384,7 +387,12 @@ class CERecord(models.Model):
         verbose_name = _("continuing-education record")
         verbose_name_plural = _("continuing-education records")
         ordering = ["-completed_on"]
-        constraints = [models.CheckConstraint(condition=Q(hours__gt=0), name="ce_hours_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(hours__gt=0), name="ce_hours_positive"),
+            models.UniqueConstraint(
+                fields=["provider", "external_ref"], condition=~Q(external_ref=""), name="one_ce_record_per_provider_ref"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.worker} {self.hours} h"

@@ -1,0 +1,122 @@
+"""Provider bulk import of continuing-education hours (`manage.py import_ce_hours`).
+
+Same rules as the roster import: every row validated, bad rows to `<file>.errors.xlsx`, good rows in
+one transaction, keyed by (provider, provider record number) so a re-run creates nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from swms.ids import validate_ric
+from swms.xlsx_import import (
+    ImportReport,
+    as_date,
+    cells,
+    is_blank,
+    map_columns,
+    read_sheet,
+    text,
+    write_error_workbook,
+)
+
+from .models import CERecord, SocialWorker
+
+HEADERS = {"身份证号": "id_number", "姓名": "name", "培训机构": "provider", "课程名称": "course", "学时": "hours",
+           "完成日期": "completed_on", "记录编号": "external_ref"}
+BATCH = 2000
+MAX_HOURS_PER_RECORD = Decimal(200)
+
+
+def ce_hours_import(
+    *, path, dry_run: bool = False, progress: Callable[[int, int], None] | None = None
+) -> ImportReport:
+    """Validate and import a provider's CE hours workbook."""
+    path = Path(path)
+    header, body = read_sheet(path)
+    columns = map_columns(header, HEADERS)
+    report = ImportReport(dry_run=dry_run)
+    parsed: dict[tuple[str, str], dict] = {}
+    first_line: dict[tuple[str, str], int] = {}
+    for offset, raw in enumerate(body):
+        line = offset + 2
+        if is_blank(raw):
+            continue
+        report.read += 1
+        cell = cells(raw, columns)
+        try:
+            try:
+                id_number = validate_ric(text(cell["id_number"]))
+            except ValidationError as e:
+                raise ValidationError(_("ID number: %(error)s") % {"error": " ".join(e.messages)}) from None
+            provider = text(cell["provider"])
+            ref = text(cell["external_ref"])
+            if not provider or not ref:
+                raise ValidationError(_("the provider and its record number are required"))
+            try:
+                hours = Decimal(text(cell["hours"]))
+            except InvalidOperation:
+                raise ValidationError(_("hours %(value)r is not a number") % {"value": text(cell["hours"])}) from None
+            if not Decimal(0) < hours <= MAX_HOURS_PER_RECORD:
+                raise ValidationError(_("hours must be between 0 and %(max)s") % {"max": MAX_HOURS_PER_RECORD})
+            try:
+                completed_on = as_date(cell["completed_on"])
+            except ValueError as e:
+                raise ValidationError(str(e)) from None
+            if completed_on > timezone.localdate():
+                raise ValidationError(_("the completion date is in the future"))
+            key = (provider, ref)
+            if key in parsed:
+                raise ValidationError(
+                    _("record number %(ref)s already appears on row %(line)d") % {"ref": ref, "line": first_line[key]}
+                )
+        except ValidationError as e:
+            report.errors.append((line, list(raw), " ".join(e.messages)))
+            continue
+        parsed[key] = {"id_number": id_number, "name": text(cell["name"]), "provider": provider,
+                       "course": text(cell["course"]), "hours": hours, "completed_on": completed_on,
+                       "external_ref": ref, "line": line, "raw": list(raw)}
+        first_line[key] = line
+        if progress and report.read % 10000 == 0:
+            progress(report.read, len(body))
+
+    workers = dict(
+        SocialWorker.objects.filter(id_number__in={r["id_number"] for r in parsed.values()}).values_list(
+            "id_number", "pk"
+        )
+    )
+    existing = set(
+        CERecord.objects.filter(provider__in={p for p, _ in parsed}, external_ref__in={r for _, r in parsed})
+        .values_list("provider", "external_ref")
+    )
+    to_create = []
+    for key, row in parsed.items():
+        worker_id = workers.get(row["id_number"])
+        if worker_id is None:
+            report.errors.append((row["line"], row["raw"], _(
+                "no social worker has signed up with this ID number yet; the row can be imported again later"
+            )))
+        elif key in existing:
+            report.unchanged += 1
+        else:
+            to_create.append(CERecord(
+                worker_id=worker_id, source=CERecord.Source.IMPORTED, hours=row["hours"],
+                completed_on=row["completed_on"], provider=row["provider"], course=row["course"],
+                external_ref=row["external_ref"], status=CERecord.Status.ACCEPTED,
+            ))
+    report.created = len(to_create)
+    if not dry_run:
+        with transaction.atomic():
+            CERecord.objects.bulk_create(to_create, batch_size=BATCH)
+    if progress:
+        progress(report.read, len(body))
+    report.errors.sort(key=lambda e: e[0])
+    report.error_file = write_error_workbook(path, header, report.errors)
+    return report
