@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from swms.ids import normalize_ric
 from swms.workflow import State
 
-from .models import RegistrationApplication, RegistrationKind, RosterCorrectionRequest, SocialWorker
+from .models import CEClaim, RegistrationApplication, RegistrationKind, RosterCorrectionRequest, SocialWorker
 
 
 class ReviewFilter(django_filters.FilterSet):
@@ -58,4 +58,10 @@ class ProfileFilter(ReviewFilter):
 class CorrectionFilter(ReviewFilter):
     class Meta:
         model = RosterCorrectionRequest
+        fields = ["status"]
+
+
+class CEClaimFilter(ReviewFilter):
+    class Meta:
+        model = CEClaim
         fields = ["status"]

@@ -156,3 +156,13 @@ class WindowForm(BootstrapFormMixin, forms.ModelForm):
             "opens_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "closes_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
+
+
+class CEClaimForm(BootstrapFormMixin, forms.Form):
+    provider = forms.CharField(label=_("provider"), max_length=200)
+    course = forms.CharField(label=_("course"), max_length=200)
+    started_on = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
+    finished_on = forms.DateField(label=_("to"), widget=forms.DateInput(attrs={"type": "date"}))
+    hours = forms.DecimalField(label=_("hours"), min_value=0.5, max_value=200, decimal_places=1)
+    proof = ImageField(label=_("proof"), required=False,
+                       help_text=_("A photo or scan of the attendance certificate, at most 1 MB."))

@@ -648,3 +648,55 @@ class CertificateLookup(models.Model):
 
     def __str__(self):
         return f"{self.token_prefix}… {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CEClaimQuerySet(ReviewableQuerySet):
+    def owned_by(self, user):
+        return self.filter(applicant=user)
+
+
+class CEClaim(Reviewable):
+    """Offline continuing-education hours claimed by a worker with a proof scan; the county of the
+    worker's region checks them (Guangdong notice: offline CE review, weekly)."""
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("applicant")
+    )
+    worker = models.ForeignKey(SocialWorker, on_delete=models.PROTECT, related_name="ce_claims")
+    region = models.ForeignKey("accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    provider = models.CharField(_("provider"), max_length=200)
+    course = models.CharField(_("course"), max_length=200)
+    started_on = models.DateField(_("from"))
+    finished_on = models.DateField(_("to"))
+    hours = models.DecimalField(_("hours"), max_digits=6, decimal_places=1)
+    proof = models.FileField(_("proof"), upload_to="ce/claims/", max_length=200)
+    record = models.OneToOneField(CERecord, on_delete=models.PROTECT, null=True, blank=True, editable=False,
+                                  related_name="claim")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    workflow = Workflow(
+        {
+            State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
+            State.SUBMITTED: {Action.APPROVE: State.APPROVED, Action.RETURN: State.RETURNED},
+            State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
+        },
+        waiting={State.SUBMITTED: (Step.FINAL,)},
+        chain=county_only_chain,
+        applicant_actions=(Action.SUBMIT,),
+        editable_states=(State.DRAFT, State.RETURNED),
+    )
+    applicant_field = "applicant"
+
+    objects = CEClaimQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta(Reviewable.Meta):
+        verbose_name = _("offline CE claim")
+        verbose_name_plural = _("offline CE claims")
+        constraints = [
+            models.CheckConstraint(condition=Q(hours__gt=0), name="ce_claim_hours_positive"),
+            models.CheckConstraint(condition=Q(finished_on__gte=models.F("started_on")), name="ce_claim_dates"),
+        ]
+
+    def __str__(self):
+        return f"{self.worker} {self.course} {self.hours} h"

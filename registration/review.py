@@ -211,3 +211,24 @@ def window_save(
     window.certificate_delay_days = certificate_delay_days
     window.save()
     return window
+
+
+def ce_claim_decide(*, claim, actor: User, action: str, comment: str = ""):
+    """The county's decision on offline CE hours: approval books them in the ledger, once."""
+    from .models import CERecord
+
+    with transaction.atomic():
+        if action == "approve":
+            claim = review_approve(claim, actor=actor, comment=comment)
+            claim.record = CERecord.objects.create(
+                worker=claim.worker, source=CERecord.Source.OFFLINE, hours=claim.hours,
+                completed_on=claim.finished_on, provider=claim.provider, course=claim.course,
+                status=CERecord.Status.ACCEPTED,
+            )
+            claim.save(update_fields=["record"])
+            title = _("Your offline continuing-education hours were accepted")
+        else:
+            claim = review_return(claim, actor=actor, comment=comment)
+            title = _("Your offline continuing-education hours were returned")
+        _notify(claim.worker, title, comment, reverse("registration:ce"))
+    return claim

@@ -19,5 +19,9 @@ urlpatterns = [
     path("applications/<int:pk>/form.pdf", v.application_form, name="application-form"),
     path("materials/<int:pk>/", v.material_file, name="material-file"),
     path("history/", v.history, name="history"),
+    path("ce/", v.ce_ledger, name="ce"),
+    path("ce/claims/new/", v.ce_claim_edit, name="ce-claim-new"),
+    path("ce/claims/<int:pk>/", v.ce_claim_edit, name="ce-claim-edit"),
+    path("ce/claims/<int:pk>/proof/", v.ce_claim_proof, name="ce-claim-proof"),
     path("certificates/<int:pk>/", v.certificate_file, name="certificate-file"),
 ]

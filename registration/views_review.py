@@ -19,10 +19,11 @@ from swms.workflow import State, WorkflowError, review_log_for
 
 from . import review
 from .eligibility import ce_hours_between
-from .filters import ApplicationFilter, CorrectionFilter, ProfileFilter
+from .filters import ApplicationFilter, CEClaimFilter, CorrectionFilter, ProfileFilter
 from .forms import DecisionForm, WindowForm
 from .models import (
     CE_HOURS_REQUIRED,
+    CEClaim,
     RegistrationApplication,
     RegistrationKind,
     RegistrationWindow,
@@ -56,6 +57,11 @@ QUEUES = {
     "corrections": Queue(
         RosterCorrectionRequest, CorrectionFilter, gettext_lazy("Roster correction requests"),
         "registration:correction-queue", "registration:correction-review", "registration/review/correction.html",
+        ("worker", "region", "initial_region", "final_region"),
+    ),
+    "ce": Queue(
+        CEClaim, CEClaimFilter, gettext_lazy("Offline CE hours"),
+        "registration:ce-queue", "registration:ce-review", "registration/review/ce_claim.html",
         ("worker", "region", "initial_region", "final_region"),
     ),
 }
@@ -170,6 +176,9 @@ DECIDERS = {
     "corrections": lambda obj, actor, action, comment: review.correction_decide(
         correction=obj, actor=actor, action=action, comment=comment
     ),
+    "ce": lambda obj, actor, action, comment: review.ce_claim_decide(
+        claim=obj, actor=actor, action=action, comment=comment
+    ),
 }
 
 
@@ -209,6 +218,25 @@ def profile_decide(request, pk):
 @official_required
 def correction_decide(request, pk):
     return _decide(request, "corrections", pk)
+
+
+@login_required
+@official_required
+def ce_queue(request):
+    return _queue(request, "ce")
+
+
+@login_required
+@official_required
+def ce_detail(request, pk):
+    return _detail(request, "ce", pk)
+
+
+@require_POST
+@login_required
+@official_required
+def ce_decide(request, pk):
+    return _decide(request, "ce", pk)
 
 
 # --- Registration windows ------------------------------------------------------------------------

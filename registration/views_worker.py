@@ -21,6 +21,7 @@ from . import services
 from .eligibility import ce_hours_between, current_window, worker_eligibility
 from .forms import (
     ApplicationForm,
+    CEClaimForm,
     ContactForm,
     CorrectionForm,
     MaterialForm,
@@ -29,7 +30,9 @@ from .forms import (
     SubmitForm,
 )
 from .models import (
+    CE_HOURS_REQUIRED,
     ApplicationMaterial,
+    CEClaim,
     Certificate,
     MaterialKind,
     Qualification,
@@ -313,6 +316,54 @@ def material_file(request, pk):
     get_visible_or_404(RegistrationApplication, request.user, pk=material.application_id)
     material = ApplicationMaterial.objects.get(pk=pk)
     return serve_private_file(material.file)
+
+
+@login_required
+@worker_required
+def ce_ledger(request):
+    """继续教育: the worker's hours, the tally against what the next renewal needs, and claims."""
+    worker = _worker(request)
+    today = timezone.localdate()
+    latest = worker.registrations.order_by("-valid_to").first()
+    tally = None
+    if latest is not None:
+        need = CE_HOURS_REQUIRED[latest.level]
+        have = ce_hours_between(worker, latest.valid_from, today)
+        tally = {"have": have, "need": need, "missing": max(need - have, 0), "since": latest.valid_from,
+                 "registration": latest}
+    return render(request, "registration/worker/ce.html", {
+        "worker": worker, "tally": tally,
+        "records": worker.ce_records.order_by("-completed_on")[:200],
+        "claims": CEClaim.objects.owned_by(request.user).order_by("-created_at"),
+    })
+
+
+@login_required
+@worker_required
+def ce_claim_edit(request, pk=None):
+    worker = _worker(request)
+    claim = get_visible_or_404(CEClaim, request.user, pk=pk) if pk else None
+    initial = {f: getattr(claim, f) for f in ("provider", "course", "started_on", "finished_on", "hours")} if claim else {}
+    form = CEClaimForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.ce_claim_submit(worker=worker, claim=claim, data=form.cleaned_data,
+                                     proof=form.cleaned_data.get("proof"))
+        except (services.RegistrationError, WorkflowError) as e:
+            form.add_error(None, getattr(e, "message", str(e)))
+        else:
+            messages.success(request, _("Your hours were sent to the county for checking."))
+            return redirect("registration:ce")
+    return render(request, "registration/worker/ce_claim_form.html", {
+        "form": form, "claim": claim, "log": review_log_for(claim) if claim else [],
+    })
+
+
+@require_GET
+@login_required
+def ce_claim_proof(request, pk):
+    claim = get_visible_or_404(CEClaim, request.user, pk=pk)
+    return serve_private_file(claim.proof)
 
 
 @require_GET

@@ -5,6 +5,8 @@ Every named URL pattern of the project must appear in MATRIX; a new URL without 
 a page get 403, anonymous users are sent to the login page except on the public pages.
 """
 
+import datetime
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -110,6 +112,13 @@ MATRIX = {
     "registration:material-file": ("get", "material", _file_rule()),
     "registration:history": ("get", None, WORKER_ONLY),
     "registration:certificate-file": ("get", "certificate", _file_rule()),
+    "registration:ce": ("get", None, WORKER_ONLY),
+    "registration:ce-claim-new": ("get", None, WORKER_ONLY),
+    "registration:ce-claim-edit": ("get", "ce_claim", WORKER_ONLY),
+    "registration:ce-claim-proof": ("get", "ce_claim", _file_rule()),
+    "registration:ce-queue": ("get", None, OFFICIALS_ONLY),
+    "registration:ce-review": ("get", "ce_claim", _review_rule(200)),
+    "registration:ce-decide": ("post", "ce_claim", _review_rule(302)),
     "verify": ("get", "token", PUBLIC),
     # --- registration: officials' side
     "registration:review-queue": ("get", None, OFFICIALS_ONLY),
@@ -199,8 +208,14 @@ def registration_objects(regions, province_official, settings, tmp_path):
     registration = RegistrationFactory(worker=worker, qualification=qualification)
     certificate = Certificate(registration=registration, issued_by="广州市民政局", sha256="0")
     certificate.file.save("c.pdf", ContentFile(b"%PDF-1.4 matrix"))
+    from registration.services import ce_claim_submit
+
+    ce_claim = ce_claim_submit(
+        worker=worker, data={"provider": "P", "course": "C", "started_on": datetime.date(2025, 1, 1),
+                             "finished_on": datetime.date(2025, 1, 2), "hours": 8}, proof=check_image_upload(png_upload(800, 600)),
+    )
     return {"worker": worker, "application": application, "material": material, "correction": correction,
-            "window": window, "message": message, "certificate": certificate}
+            "window": window, "message": message, "certificate": certificate, "ce_claim": ce_claim}
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Registration from sign-up to approval: services, review chain, locks, messages, scoping."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from captcha.models import CaptchaStore
@@ -363,3 +364,42 @@ def test_profile_form_shows_the_saved_full_time_choice(client, worker_in):
     form = client.get(reverse("registration:profile")).context["form"]
     assert form["full_time"].value() == "1"
     assert 'value="1" selected' in str(form["full_time"])
+
+
+# --- Offline continuing-education hours ---------------------------------------------------------
+
+
+def test_offline_ce_claim_is_checked_by_the_county_and_counted_once(client, worker_in, alice, charlie, regions):
+    from registration.eligibility import ce_hours_between
+    from registration.models import CEClaim, CERecord
+
+    worker = worker_in()
+    claim = services.ce_claim_submit(
+        worker=worker, data={"provider": "广州社工协会", "course": "督导", "started_on": datetime.date(2025, 3, 1),
+                             "finished_on": datetime.date(2025, 3, 2), "hours": 16},
+        proof=check_image_upload(png_upload(800, 600)),
+    )
+    assert claim.status == State.SUBMITTED and claim.final_region == regions["越秀区"]
+    assert CEClaim.objects.review_queue(alice).get() == claim
+    assert not CEClaim.objects.review_queue(charlie).exists()
+    review.ce_claim_decide(claim=claim, actor=alice, action="approve")
+    assert CERecord.objects.get(claim=claim).source == CERecord.Source.OFFLINE
+    with pytest.raises(TransitionNotAllowed):
+        review.ce_claim_decide(claim=claim, actor=alice, action="approve")
+    assert ce_hours_between(worker, datetime.date(2025, 1, 1), datetime.date(2025, 12, 31)) == 16
+    client.force_login(worker.user)
+    page = client.get(reverse("registration:ce")).content.decode()
+    assert "督导" in page
+
+
+def test_ce_tally_shows_what_is_missing(client, worker_in, regions):
+    from tests.factories import CERecordFactory, RegistrationFactory
+
+    worker = worker_in()
+    registration = RegistrationFactory(worker=worker, valid_from=datetime.date(2024, 1, 1))
+    CERecordFactory(worker=worker, hours="71.5", completed_on=datetime.date(2024, 6, 1))
+    CERecordFactory(worker=worker, hours=30, completed_on=datetime.date(2023, 6, 1))  # before the period
+    client.force_login(worker.user)
+    tally = client.get(reverse("registration:ce")).context["tally"]
+    assert tally["have"] == Decimal("71.5") and tally["missing"] == Decimal("0.5")
+    assert tally["registration"] == registration
