@@ -8,7 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from swms.ids import normalize_ric
 from swms.workflow import State
 
-from .models import CEClaim, RegistrationApplication, RegistrationKind, RosterCorrectionRequest, SocialWorker
+from .models import (
+    CEClaim,
+    Courseware,
+    RegistrationApplication,
+    RegistrationKind,
+    RosterCorrectionRequest,
+    SocialWorker,
+)
 
 
 class ReviewFilter(django_filters.FilterSet):
@@ -64,4 +71,13 @@ class CorrectionFilter(ReviewFilter):
 class CEClaimFilter(ReviewFilter):
     class Meta:
         model = CEClaim
+        fields = ["status"]
+
+
+class CoursewareFilter(ReviewFilter):
+    name_field = "title"
+    id_field = "title"
+
+    class Meta:
+        model = Courseware
         fields = ["status"]

@@ -166,3 +166,11 @@ class CEClaimForm(BootstrapFormMixin, forms.Form):
     hours = forms.DecimalField(label=_("hours"), min_value=0.5, max_value=200, decimal_places=1)
     proof = ImageField(label=_("proof"), required=False,
                        help_text=_("A photo or scan of the attendance certificate, at most 1 MB."))
+
+
+class CoursewareForm(BootstrapFormMixin, forms.Form):
+    title = forms.CharField(label=_("title"), max_length=200)
+    provider = forms.CharField(label=_("provider"), max_length=200)
+    hours = forms.DecimalField(label=_("hours"), min_value=0.5, max_value=200, decimal_places=1)
+    link = forms.URLField(label=_("link"), assume_scheme="https", help_text=_("Where the course can be taken online."))
+    description = forms.CharField(label=_("description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))

@@ -700,3 +700,63 @@ class CEClaim(Reviewable):
 
     def __str__(self):
         return f"{self.worker} {self.course} {self.hours} h"
+
+
+def courseware_chain(region):
+    """Courseware goes up from the county: the city reviews, the province opens it (a county with no
+    city above, as in 北京, goes straight to the province)."""
+    from swms.workflow import ReviewChain
+
+    city = region.ancestor_at("city")
+    province = region.ancestor_at("province")
+    return ReviewChain(initial=city, final=province or city)
+
+
+class CoursewareQuerySet(ReviewableQuerySet):
+    def owned_by(self, user):
+        # Social workers (and stations, organizations) see the courseware the province opened.
+        return self.filter(status=State.APPROVED)
+
+
+class Courseware(Reviewable):
+    """课件资源库: collected by counties, passed up by the city, opened by the province."""
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("submitted by")
+    )
+    region = models.ForeignKey("accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("county"))
+    title = models.CharField(_("title"), max_length=200)
+    provider = models.CharField(_("provider"), max_length=200)
+    hours = models.DecimalField(_("hours"), max_digits=5, decimal_places=1)
+    link = models.URLField(_("link"), blank=True)
+    file = models.FileField(_("file"), upload_to="courseware/", blank=True, max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    workflow = Workflow(
+        {
+            State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
+            State.SUBMITTED: {
+                Action.APPROVE: {Step.INITIAL: State.COUNTY_APPROVED, Step.FINAL: State.APPROVED},
+                Action.RETURN: State.RETURNED,
+            },
+            State.COUNTY_APPROVED: {Action.APPROVE: State.APPROVED, Action.RETURN: State.RETURNED},
+            State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
+        },
+        waiting={State.SUBMITTED: (Step.INITIAL, Step.FINAL), State.COUNTY_APPROVED: (Step.FINAL,)},
+        chain=courseware_chain,
+        applicant_actions=(Action.SUBMIT,),
+        editable_states=(State.DRAFT, State.RETURNED),
+    )
+    applicant_field = "applicant"
+
+    objects = CoursewareQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta(Reviewable.Meta):
+        verbose_name = _("courseware")
+        verbose_name_plural = _("courseware")
+        constraints = [models.CheckConstraint(condition=Q(hours__gt=0), name="courseware_hours_positive")]
+
+    def __str__(self):
+        return self.title

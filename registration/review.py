@@ -17,6 +17,7 @@ from swms.workflow import (
     review_approve,
     review_reject,
     review_return,
+    review_submit,
 )
 
 from .models import (
@@ -232,3 +233,49 @@ def ce_claim_decide(*, claim, actor: User, action: str, comment: str = ""):
             title = _("Your offline continuing-education hours were returned")
         _notify(claim.worker, title, comment, reverse("registration:ce"))
     return claim
+
+
+# --- Courseware library (课件资源库) ---------------------------------------------------------------
+
+
+def courseware_submit(*, actor: User, courseware=None, data: dict):
+    """A county official collects courseware and sends it to the city."""
+    from .models import Courseware
+
+    if not (actor.is_official and actor.region.level == RegionLevel.COUNTY):
+        raise ReviewError(_("Courseware is collected by county officials."))
+    if courseware is None:
+        courseware = Courseware(applicant=actor, region=actor.region)
+    elif not courseware.is_editable:
+        raise ReviewError(_("This has been submitted and cannot be changed until it is reviewed."))
+    for field in ("title", "provider", "hours", "link", "description"):
+        setattr(courseware, field, data.get(field, ""))
+    if not courseware.link:
+        raise ReviewError(_("Please give the address where the course can be taken."))
+    with transaction.atomic():
+        courseware.save()
+        return review_submit(courseware, actor=actor)
+
+
+def courseware_decide(*, courseware, actor: User, action: str, comment: str = ""):
+    """The city passes courseware up (or returns it); the province opens it (or returns it)."""
+    with transaction.atomic():
+        if action == "approve":
+            return review_approve(courseware, actor=actor, comment=comment)
+        return review_return(courseware, actor=actor, comment=comment)
+
+
+def courseware_finish(*, courseware, worker: SocialWorker):
+    """A worker finished an opened course: its hours are recorded once, however often they click."""
+    from .models import CERecord
+
+    if courseware.status != State.APPROVED:
+        raise ReviewError(_("This courseware is not open."))
+    record, created = CERecord.objects.get_or_create(
+        provider=courseware.provider,
+        external_ref=f"courseware:{courseware.pk}:worker:{worker.pk}",
+        defaults={"worker": worker, "source": CERecord.Source.ONLINE, "hours": courseware.hours,
+                  "completed_on": timezone.localdate(), "course": courseware.title,
+                  "status": CERecord.Status.ACCEPTED},
+    )
+    return record, created

@@ -19,11 +19,12 @@ from swms.workflow import State, WorkflowError, review_log_for
 
 from . import review
 from .eligibility import ce_hours_between
-from .filters import ApplicationFilter, CEClaimFilter, CorrectionFilter, ProfileFilter
-from .forms import DecisionForm, WindowForm
+from .filters import ApplicationFilter, CEClaimFilter, CorrectionFilter, CoursewareFilter, ProfileFilter
+from .forms import CoursewareForm, DecisionForm, WindowForm
 from .models import (
     CE_HOURS_REQUIRED,
     CEClaim,
+    Courseware,
     RegistrationApplication,
     RegistrationKind,
     RegistrationWindow,
@@ -63,6 +64,11 @@ QUEUES = {
         CEClaim, CEClaimFilter, gettext_lazy("Offline CE hours"),
         "registration:ce-queue", "registration:ce-review", "registration/review/ce_claim.html",
         ("worker", "region", "initial_region", "final_region"),
+    ),
+    "courseware": Queue(
+        Courseware, CoursewareFilter, gettext_lazy("Courseware"),
+        "registration:courseware-queue", "registration:courseware-review", "registration/review/courseware.html",
+        ("region", "initial_region", "final_region", "applicant"),
     ),
 }
 
@@ -179,6 +185,9 @@ DECIDERS = {
     "ce": lambda obj, actor, action, comment: review.ce_claim_decide(
         claim=obj, actor=actor, action=action, comment=comment
     ),
+    "courseware": lambda obj, actor, action, comment: review.courseware_decide(
+        courseware=obj, actor=actor, action=action, comment=comment
+    ),
 }
 
 
@@ -237,6 +246,43 @@ def ce_detail(request, pk):
 @official_required
 def ce_decide(request, pk):
     return _decide(request, "ce", pk)
+
+
+@login_required
+@official_required
+def courseware_queue(request):
+    return _queue(request, "courseware")
+
+
+@login_required
+@official_required
+def courseware_detail(request, pk):
+    return _detail(request, "courseware", pk)
+
+
+@require_POST
+@login_required
+@official_required
+def courseware_decide(request, pk):
+    return _decide(request, "courseware", pk)
+
+
+@login_required
+@official_required
+def courseware_edit(request, pk=None):
+    """County officials collect courseware (new, or fix a returned one) and send it to the city."""
+    courseware = get_visible_or_404(Courseware, request.user, pk=pk) if pk else None
+    initial = {f: getattr(courseware, f) for f in ("title", "provider", "hours", "link", "description")} if courseware else {}
+    form = CoursewareForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            courseware = review.courseware_submit(actor=request.user, courseware=courseware, data=form.cleaned_data)
+        except WorkflowError as e:
+            form.add_error(None, e.message)
+        else:
+            messages.success(request, _("Sent to the city for review."))
+            return redirect("registration:courseware-review", pk=courseware.pk)
+    return render(request, "registration/review/courseware_form.html", {"form": form, "courseware": courseware})
 
 
 # --- Registration windows ------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from .models import (
     ApplicationMaterial,
     CEClaim,
     Certificate,
+    Courseware,
     MaterialKind,
     Qualification,
     Registration,
@@ -364,6 +365,39 @@ def ce_claim_edit(request, pk=None):
 def ce_claim_proof(request, pk):
     claim = get_visible_or_404(CEClaim, request.user, pk=pk)
     return serve_private_file(claim.proof)
+
+
+@login_required
+@worker_required
+def courseware_library(request):
+    """Courseware the province opened; finishing one records its hours once."""
+    worker = _worker(request)
+    done = set(worker.ce_records.filter(external_ref__startswith="courseware:").values_list("external_ref", flat=True))
+    rows = list(Courseware.objects.visible_to(request.user).order_by("-decided_at")[:200])
+    for c in rows:
+        c.finished = f"courseware:{c.pk}:worker:{worker.pk}" in done
+    return render(request, "registration/worker/courseware.html", {"rows": rows})
+
+
+@require_POST
+@login_required
+@worker_required
+def courseware_finish(request, pk):
+    from .review import ReviewError, courseware_finish
+
+    worker = _worker(request)
+    courseware = get_visible_or_404(Courseware, request.user, pk=pk)
+    try:
+        _record, created = courseware_finish(courseware=courseware, worker=worker)
+    except ReviewError as e:
+        messages.error(request, e.message)
+    else:
+        if created:
+            messages.success(request, _("%(hours)s hours were added to your continuing education.") % {
+                "hours": courseware.hours})
+        else:
+            messages.info(request, _("This course is already in your continuing education."))
+    return redirect("registration:courseware-library")
 
 
 @require_GET

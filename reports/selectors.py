@@ -42,13 +42,20 @@ def official_workbench_figures(*, user: User) -> dict:
 
 def official_review_counts(*, user: User) -> list[dict]:
     """Items waiting for this official's own action, per review queue (one count query each)."""
-    from registration.models import CEClaim, RegistrationApplication, RosterCorrectionRequest, SocialWorker
+    from registration.models import (
+        CEClaim,
+        Courseware,
+        RegistrationApplication,
+        RosterCorrectionRequest,
+        SocialWorker,
+    )
 
     queues = [
         ("applications", RegistrationApplication, "registration:review-queue"),
         ("profiles", SocialWorker, "registration:profile-queue"),
         ("corrections", RosterCorrectionRequest, "registration:correction-queue"),
         ("ce", CEClaim, "registration:ce-queue"),
+        ("courseware", Courseware, "registration:courseware-queue"),
     ]
     rows = []
     for key, model, url_name in queues:

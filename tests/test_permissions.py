@@ -10,6 +10,7 @@ import datetime
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import User
 from tests.conftest import make_user
 
 ROLES = ["anonymous", "social_worker", "organization", "station", "county", "city", "province", "outsider", "superuser"]
@@ -113,6 +114,14 @@ MATRIX = {
     "registration:history": ("get", None, WORKER_ONLY),
     "registration:certificate-file": ("get", "certificate", _file_rule()),
     "registration:ce": ("get", None, WORKER_ONLY),
+    "registration:courseware-library": ("get", None, WORKER_ONLY),
+    # The fixture's courseware is still under review: not open to workers yet.
+    "registration:courseware-finish": ("post", "courseware", {**WORKER_ONLY_POST, "social_worker": 404}),
+    "registration:courseware-queue": ("get", None, OFFICIALS_ONLY),
+    "registration:courseware-new": ("get", None, OFFICIALS_ONLY),
+    "registration:courseware-review": ("get", "courseware", _review_rule(200)),
+    "registration:courseware-edit": ("get", "courseware", _review_rule(200)),
+    "registration:courseware-decide": ("post", "courseware", _review_rule(302)),
     "registration:ce-claim-new": ("get", None, WORKER_ONLY),
     "registration:ce-claim-edit": ("get", "ce_claim", WORKER_ONLY),
     "registration:ce-claim-proof": ("get", "ce_claim", _file_rule()),
@@ -214,8 +223,14 @@ def registration_objects(regions, province_official, settings, tmp_path):
         worker=worker, data={"provider": "P", "course": "C", "started_on": datetime.date(2025, 1, 1),
                              "finished_on": datetime.date(2025, 1, 2), "hours": 8}, proof=check_image_upload(png_upload(800, 600)),
     )
+    from registration.review import courseware_submit
+
+    county = User.objects.create_user("courseware_county", kind="official", region=regions["越秀区"])
+    courseware = courseware_submit(actor=county, data={"title": "个案管理实务", "provider": "广东社工学院", "hours": 6,
+                                                       "link": "https://example.org/c/1", "description": ""})
     return {"worker": worker, "application": application, "material": material, "correction": correction,
-            "window": window, "message": message, "certificate": certificate, "ce_claim": ce_claim}
+            "window": window, "message": message, "certificate": certificate, "ce_claim": ce_claim,
+            "courseware": courseware}
 
 
 @pytest.fixture

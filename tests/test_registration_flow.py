@@ -403,3 +403,33 @@ def test_ce_tally_shows_what_is_missing(client, worker_in, regions):
     tally = client.get(reverse("registration:ce")).context["tally"]
     assert tally["have"] == Decimal("71.5") and tally["missing"] == Decimal("0.5")
     assert tally["registration"] == registration
+
+
+# --- Courseware library ----------------------------------------------------------------------------
+
+
+def test_courseware_goes_county_city_province_and_counts_once(client, worker_in, regions, alice, city_official,
+                                                                province_official, charlie):
+    from registration.models import CERecord, Courseware
+
+    data = {"title": "小组工作技巧", "provider": "广东社工学院", "hours": 6, "link": "https://example.org/c", "description": ""}
+    with pytest.raises(review.ReviewError):
+        review.courseware_submit(actor=city_official, data=data)  # counties collect, cities review
+    courseware = review.courseware_submit(actor=alice, data=data)
+    assert (courseware.initial_region, courseware.final_region) == (regions["广州市"], regions["广东省"])
+    assert Courseware.objects.review_queue(city_official).get() == courseware
+    assert not Courseware.objects.visible_to(charlie).exists()
+    with pytest.raises(ReviewNotPermitted):
+        review.courseware_decide(courseware=courseware, actor=province_official, action="approve")
+    review.courseware_decide(courseware=courseware, actor=city_official, action="approve")
+    worker = worker_in()
+    assert not Courseware.objects.visible_to(worker.user).exists()  # not open yet
+    review.courseware_decide(courseware=courseware, actor=province_official, action="approve")
+    assert courseware.status == State.APPROVED
+    client.force_login(worker.user)
+    url = reverse("registration:courseware-finish", kwargs={"pk": courseware.pk})
+    client.post(url)
+    client.post(url)  # a second click records nothing more
+    records = CERecord.objects.filter(worker=worker, source=CERecord.Source.ONLINE)
+    assert records.count() == 1 and records.get().hours == 6
+    assert client.get(reverse("registration:courseware-library")).context["rows"][0].finished
