@@ -52,6 +52,20 @@ def test_task_run_twice_yields_one_certificate(approved, media):
     assert len(list((media / "certificates").iterdir())) == 1
 
 
+def test_qr_code_on_the_pdf_decodes_to_the_verification_url(approved, tmp_path):
+    """Rasterize the real PDF (pdftoppm) and read the QR code back with a barcode decoder."""
+    import zxingcpp
+    from PIL import Image
+
+    certificate = Certificate.objects.get(registration=approved)
+    pdf = tmp_path / "c.pdf"
+    with certificate.file.open("rb") as fh:
+        pdf.write_bytes(fh.read())
+    subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf), str(tmp_path / "page")], check=True)
+    decoded = [b.text for b in zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))]
+    assert decoded == [verification_url(certificate.token)]
+
+
 def test_qr_code_encodes_the_verification_url(approved):
     certificate = Certificate.objects.get(registration=approved)
     html = render_certificate_html(certificate)
