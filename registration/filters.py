@@ -13,6 +13,7 @@ from .models import (
     Courseware,
     RegistrationApplication,
     RegistrationKind,
+    RestoreApplication,
     RosterCorrectionRequest,
     SocialWorker,
 )
@@ -80,4 +81,10 @@ class CoursewareFilter(ReviewFilter):
 
     class Meta:
         model = Courseware
+        fields = ["status"]
+
+
+class RestoreFilter(ReviewFilter):
+    class Meta:
+        model = RestoreApplication
         fields = ["status"]

@@ -760,3 +760,56 @@ class Courseware(Reviewable):
 
     def __str__(self):
         return self.title
+
+
+class RegistrationPolicy(models.Model):
+    """Per-province rules: how long past expiry an unrenewed registration stays valid before it is
+    frozen (Xiamen: frozen by the administrator; restored on application)."""
+
+    province = models.OneToOneField(
+        "accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("province")
+    )
+    freeze_grace_days = models.PositiveIntegerField(_("grace period before freezing (days)"), default=365)
+
+    class Meta:
+        verbose_name = _("registration policy")
+        verbose_name_plural = _("registration policies")
+
+    def __str__(self):
+        return f"{self.province}: {self.freeze_grace_days}"
+
+
+class RestoreQuerySet(ReviewableQuerySet):
+    def owned_by(self, user):
+        return self.filter(applicant=user)
+
+
+class RestoreApplication(Reviewable):
+    """恢复登记申请: a frozen worker asks for the registration back; reviewed like a registration."""
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("applicant")
+    )
+    worker = models.ForeignKey(SocialWorker, on_delete=models.PROTECT, related_name="restore_applications")
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="restore_applications")
+    region = models.ForeignKey("accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    workflow = APPLICATION_WORKFLOW
+    applicant_field = "applicant"
+
+    objects = RestoreQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta(Reviewable.Meta):
+        verbose_name = _("restore application")
+        verbose_name_plural = _("restore applications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration"], condition=~Q(status__in=["approved"]), name="one_open_restore_per_registration"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.worker} · {self.registration}"

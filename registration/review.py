@@ -279,3 +279,25 @@ def courseware_finish(*, courseware, worker: SocialWorker):
                   "status": CERecord.Status.ACCEPTED},
     )
     return record, created
+
+
+def restore_decide(*, restore, actor: User, action: str, comment: str = ""):
+    """Decide a restore application; the final approval makes the registration valid again."""
+    with transaction.atomic():
+        if action == "approve":
+            restore = review_approve(restore, actor=actor, comment=comment)
+            if restore.status == State.APPROVED:
+                registration = Registration.objects.select_for_update().get(pk=restore.registration_id)
+                registration.status = Registration.Status.VALID
+                registration.save(update_fields=["status"])
+                title = _("Your registration was restored")
+            else:
+                title = _("Your restore application passed the initial review")
+        elif action == "reject":
+            restore = review_reject(restore, actor=actor, comment=comment)
+            title = _("Your restore application was not approved")
+        else:
+            restore = review_return(restore, actor=actor, comment=comment)
+            title = _("Your restore application was returned for changes")
+        _notify(restore.worker, title, comment, reverse("registration:history"))
+    return restore

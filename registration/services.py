@@ -270,3 +270,34 @@ def ce_claim_submit(*, worker: SocialWorker, claim=None, data: dict, proof: Chec
     with transaction.atomic():
         claim.save()
         return review_submit(claim, actor=worker.user)
+
+
+# --- Restore after freezing ----------------------------------------------------------------------
+
+
+def restore_submit(*, worker: SocialWorker, registration: Registration, reason: str):
+    """A frozen worker applies to restore the registration (county then city review)."""
+    from .models import RestoreApplication
+
+    if registration.worker_id != worker.pk or registration.status != Registration.Status.FROZEN:
+        raise RegistrationError(_("Only a frozen registration of yours can be restored."))
+    if not reason.strip():
+        raise RegistrationError(_("Please explain why the registration should be restored."))
+    if worker.work_region is None:
+        raise RegistrationError(_("Please set your work region in your profile first."))
+    existing = RestoreApplication.objects.filter(registration=registration).exclude(status="approved").first()
+    if existing is not None and not existing.is_editable:
+        raise RegistrationError(_("A restore application for this registration is already open."))
+    try:
+        with transaction.atomic():
+            if existing is not None:  # returned or rejected: fix the reason and send it again
+                existing.reason, existing.region = reason.strip(), worker.work_region
+                existing.save(update_fields=["reason", "region"])
+                return review_submit(existing, actor=worker.user)
+            application = RestoreApplication.objects.create(
+                applicant=worker.user, worker=worker, registration=registration, region=worker.work_region,
+                reason=reason.strip(),
+            )
+            return review_submit(application, actor=worker.user)
+    except IntegrityError:
+        raise RegistrationError(_("A restore application for this registration is already open.")) from None

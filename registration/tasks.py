@@ -27,3 +27,11 @@ def issue_due_certificates() -> int:
         issue_certificate.delay(pk)
         count += 1
     return count
+
+
+@shared_task
+def freeze_overdue_registrations() -> int:
+    """Monthly (beat): freeze registrations overdue for renewal beyond the grace period."""
+    from .freeze import registrations_freeze_overdue
+
+    return registrations_freeze_overdue()

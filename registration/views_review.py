@@ -19,7 +19,14 @@ from swms.workflow import State, WorkflowError, review_log_for
 
 from . import review
 from .eligibility import ce_hours_between
-from .filters import ApplicationFilter, CEClaimFilter, CorrectionFilter, CoursewareFilter, ProfileFilter
+from .filters import (
+    ApplicationFilter,
+    CEClaimFilter,
+    CorrectionFilter,
+    CoursewareFilter,
+    ProfileFilter,
+    RestoreFilter,
+)
 from .forms import CoursewareForm, DecisionForm, WindowForm
 from .models import (
     CE_HOURS_REQUIRED,
@@ -28,6 +35,7 @@ from .models import (
     RegistrationApplication,
     RegistrationKind,
     RegistrationWindow,
+    RestoreApplication,
     RosterCorrectionRequest,
     SocialWorker,
 )
@@ -64,6 +72,11 @@ QUEUES = {
         CEClaim, CEClaimFilter, gettext_lazy("Offline CE hours"),
         "registration:ce-queue", "registration:ce-review", "registration/review/ce_claim.html",
         ("worker", "region", "initial_region", "final_region"),
+    ),
+    "restores": Queue(
+        RestoreApplication, RestoreFilter, gettext_lazy("Restore applications"),
+        "registration:restore-queue", "registration:restore-review", "registration/review/restore.html",
+        ("worker", "region", "registration", "initial_region", "final_region"),
     ),
     "courseware": Queue(
         Courseware, CoursewareFilter, gettext_lazy("Courseware"),
@@ -185,6 +198,9 @@ DECIDERS = {
     "ce": lambda obj, actor, action, comment: review.ce_claim_decide(
         claim=obj, actor=actor, action=action, comment=comment
     ),
+    "restores": lambda obj, actor, action, comment: review.restore_decide(
+        restore=obj, actor=actor, action=action, comment=comment
+    ),
     "courseware": lambda obj, actor, action, comment: review.courseware_decide(
         courseware=obj, actor=actor, action=action, comment=comment
     ),
@@ -246,6 +262,25 @@ def ce_detail(request, pk):
 @official_required
 def ce_decide(request, pk):
     return _decide(request, "ce", pk)
+
+
+@login_required
+@official_required
+def restore_queue(request):
+    return _queue(request, "restores")
+
+
+@login_required
+@official_required
+def restore_detail(request, pk):
+    return _detail(request, "restores", pk)
+
+
+@require_POST
+@login_required
+@official_required
+def restore_decide(request, pk):
+    return _decide(request, "restores", pk)
 
 
 @login_required

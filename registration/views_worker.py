@@ -40,6 +40,7 @@ from .models import (
     Registration,
     RegistrationApplication,
     RegistrationKind,
+    RestoreApplication,
     RosterCorrectionRequest,
     SocialWorker,
 )
@@ -367,6 +368,21 @@ def ce_claim_proof(request, pk):
     return serve_private_file(claim.proof)
 
 
+@require_POST
+@login_required
+@worker_required
+def restore_new(request, pk):
+    worker = _worker(request)
+    registration = get_visible_or_404(Registration, request.user, pk=pk)
+    try:
+        services.restore_submit(worker=worker, registration=registration, reason=request.POST.get("reason", ""))
+    except (services.RegistrationError, WorkflowError) as e:
+        messages.error(request, getattr(e, "message", str(e)))
+    else:
+        messages.success(request, _("Your restore application was submitted."))
+    return redirect("registration:history")
+
+
 @login_required
 @worker_required
 def courseware_library(request):
@@ -441,6 +457,9 @@ def history(request):
         ),
         "applications": applications,
         "renewals": [a for a in applications if a.kind == RegistrationKind.RENEWAL],
+        "restores": RestoreApplication.objects.owned_by(request.user).select_related("registration").order_by(
+            "-created_at"
+        ),
         "ce_total": ce_hours_between(worker, timezone.localdate().replace(year=timezone.localdate().year - 3),
                                      timezone.localdate()),
     })

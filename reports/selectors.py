@@ -46,6 +46,7 @@ def official_review_counts(*, user: User) -> list[dict]:
         CEClaim,
         Courseware,
         RegistrationApplication,
+        RestoreApplication,
         RosterCorrectionRequest,
         SocialWorker,
     )
@@ -56,6 +57,7 @@ def official_review_counts(*, user: User) -> list[dict]:
         ("corrections", RosterCorrectionRequest, "registration:correction-queue"),
         ("ce", CEClaim, "registration:ce-queue"),
         ("courseware", Courseware, "registration:courseware-queue"),
+        ("restores", RestoreApplication, "registration:restore-queue"),
     ]
     rows = []
     for key, model, url_name in queues:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -200,6 +201,11 @@ CELERY_BEAT_SCHEDULE = {
     "issue-due-certificates": {
         "task": "registration.tasks.issue_due_certificates",
         "schedule": timedelta(hours=24),
+    },
+    # Registrations not renewed within the grace period are frozen on the 1st of each month.
+    "freeze-overdue-registrations": {
+        "task": "registration.tasks.freeze_overdue_registrations",
+        "schedule": crontab(minute=0, hour=3, day_of_month=1),
     },
 }
 

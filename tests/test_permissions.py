@@ -114,6 +114,10 @@ MATRIX = {
     "registration:history": ("get", None, WORKER_ONLY),
     "registration:certificate-file": ("get", "certificate", _file_rule()),
     "registration:ce": ("get", None, WORKER_ONLY),
+    "registration:restore-new": ("post", "registration", WORKER_ONLY_POST),
+    "registration:restore-queue": ("get", None, OFFICIALS_ONLY),
+    "registration:restore-review": ("get", "restore", _review_rule(200)),
+    "registration:restore-decide": ("post", "restore", _review_rule(302)),
     "registration:courseware-library": ("get", None, WORKER_ONLY),
     # The fixture's courseware is still under review: not open to workers yet.
     "registration:courseware-finish": ("post", "courseware", {**WORKER_ONLY_POST, "social_worker": 404}),
@@ -228,9 +232,14 @@ def registration_objects(regions, province_official, settings, tmp_path):
     county = User.objects.create_user("courseware_county", kind="official", region=regions["越秀区"])
     courseware = courseware_submit(actor=county, data={"title": "个案管理实务", "provider": "广东社工学院", "hours": 6,
                                                        "link": "https://example.org/c/1", "description": ""})
+    from registration.services import restore_submit
+
+    registration.status = "frozen"
+    registration.save()
+    restore = restore_submit(worker=worker, registration=registration, reason="继续教育已完成")
     return {"worker": worker, "application": application, "material": material, "correction": correction,
             "window": window, "message": message, "certificate": certificate, "ce_claim": ce_claim,
-            "courseware": courseware}
+            "courseware": courseware, "registration": registration, "restore": restore}
 
 
 @pytest.fixture

@@ -433,3 +433,48 @@ def test_courseware_goes_county_city_province_and_counts_once(client, worker_in,
     records = CERecord.objects.filter(worker=worker, source=CERecord.Source.ONLINE)
     assert records.count() == 1 and records.get().hours == 6
     assert client.get(reverse("registration:courseware-library")).context["rows"][0].finished
+
+
+# --- Freeze and restore ----------------------------------------------------------------------------
+
+
+def test_overdue_registrations_are_frozen_and_can_be_restored(client, worker_in, regions, alice, city_official):
+    from django.core.management import call_command
+
+    from notices.models import Message
+    from registration.freeze import registrations_freeze_overdue
+    from registration.models import RegistrationPolicy
+    from tests.factories import RegistrationFactory
+
+    worker = worker_in()
+    old = RegistrationFactory(worker=worker, valid_from=datetime.date(2018, 1, 1))  # valid to 2020-12-31
+    recent = RegistrationFactory(worker=worker_in(), valid_from=datetime.date(2023, 1, 1))  # to 2025-12-31
+    today = datetime.date(2026, 6, 1)
+    assert registrations_freeze_overdue(today=today, dry_run=True) == 1
+    RegistrationPolicy.objects.create(province=regions["广东省"], freeze_grace_days=100)
+    call_command("freeze_overdue_registrations", "--date", "2026-06-01")
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.status == "frozen" and recent.status == "frozen"  # 2025-12-31 + 100 days < 2026-06-01
+    assert Message.objects.filter(user=worker.user, title__contains=old.registration_no).exists()
+    # Renewal and late registration now point to the restore application.
+    client.force_login(worker.user)
+    history = client.get(reverse("registration:history")).content.decode()
+    assert reverse("registration:restore-new", kwargs={"pk": old.pk}) in history
+    client.post(reverse("registration:restore-new", kwargs={"pk": old.pk}), {"reason": "已补修继续教育学时"})
+    restore = old.restore_applications.get()
+    assert restore.status == State.SUBMITTED and restore.initial_region == regions["越秀区"]
+    review.restore_decide(restore=restore, actor=alice, action="approve")
+    review.restore_decide(restore=restore, actor=city_official, action="approve")
+    old.refresh_from_db()
+    assert old.status == "valid"
+
+
+def test_valid_and_superseded_registrations_are_not_frozen(worker_in):
+    from registration.freeze import overdue_registrations
+    from tests.factories import RegistrationFactory
+
+    worker = worker_in()
+    RegistrationFactory(worker=worker, valid_from=datetime.date(2017, 1, 1))  # superseded by the renewal
+    RegistrationFactory(worker=worker, valid_from=datetime.date(2025, 1, 1))
+    assert not overdue_registrations(today=datetime.date(2026, 6, 1)).exists()
