@@ -13,6 +13,7 @@ from .models import (
     Courseware,
     RegistrationApplication,
     RegistrationKind,
+    ReplacementRequest,
     RestoreApplication,
     RosterCorrectionRequest,
     SocialWorker,
@@ -87,4 +88,10 @@ class CoursewareFilter(ReviewFilter):
 class RestoreFilter(ReviewFilter):
     class Meta:
         model = RestoreApplication
+        fields = ["status"]
+
+
+class ReplacementFilter(ReviewFilter):
+    class Meta:
+        model = ReplacementRequest
         fields = ["status"]

@@ -813,3 +813,51 @@ class RestoreApplication(Reviewable):
 
     def __str__(self):
         return f"{self.worker} · {self.registration}"
+
+
+class ReplacementQuerySet(ReviewableQuerySet):
+    def owned_by(self, user):
+        return self.filter(applicant=user)
+
+
+class ReplacementRequest(Reviewable):
+    """补换: a lost or damaged certificate, or changed core information; the county approves and a new
+    certificate replaces (and revokes) the old one."""
+
+    class Reason(models.TextChoices):
+        LOST = "lost", _("Lost")
+        DAMAGED = "damaged", _("Damaged")
+        CHANGED = "changed", _("Core information changed")
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("applicant")
+    )
+    worker = models.ForeignKey(SocialWorker, on_delete=models.PROTECT, related_name="replacements")
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="replacements")
+    region = models.ForeignKey("accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    details = models.TextField(_("details"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    workflow = Workflow(
+        {
+            State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
+            State.SUBMITTED: {Action.APPROVE: State.APPROVED, Action.RETURN: State.RETURNED},
+            State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
+        },
+        waiting={State.SUBMITTED: (Step.FINAL,)},
+        chain=county_only_chain,
+        applicant_actions=(Action.SUBMIT,),
+        editable_states=(State.DRAFT, State.RETURNED),
+    )
+    applicant_field = "applicant"
+
+    objects = ReplacementQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta(Reviewable.Meta):
+        verbose_name = _("certificate replacement request")
+        verbose_name_plural = _("certificate replacement requests")
+
+    def __str__(self):
+        return f"{self.worker} · {self.registration}"

@@ -301,3 +301,24 @@ def restore_decide(*, restore, actor: User, action: str, comment: str = ""):
             title = _("Your restore application was returned for changes")
         _notify(restore.worker, title, comment, reverse("registration:history"))
     return restore
+
+
+def replacement_decide(*, replacement, actor: User, action: str, comment: str = ""):
+    """Approval revokes the current certificate and queues a new one (on commit)."""
+    from .certificates import certificate_revoke
+    from .models import Certificate
+    from .tasks import issue_certificate
+
+    with transaction.atomic():
+        if action == "approve":
+            replacement = review_approve(replacement, actor=actor, comment=comment)
+            for certificate in Certificate.objects.filter(registration=replacement.registration).current():
+                certificate_revoke(certificate=certificate, reason=f"replaced ({replacement.reason})")
+            registration_id = replacement.registration_id
+            transaction.on_commit(lambda: issue_certificate.delay(registration_id))
+            title = _("Your replacement certificate is being issued")
+        else:
+            replacement = review_return(replacement, actor=actor, comment=comment)
+            title = _("Your certificate replacement request was returned")
+        _notify(replacement.worker, title, comment, reverse("registration:history"))
+    return replacement

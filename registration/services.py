@@ -301,3 +301,23 @@ def restore_submit(*, worker: SocialWorker, registration: Registration, reason: 
             return review_submit(application, actor=worker.user)
     except IntegrityError:
         raise RegistrationError(_("A restore application for this registration is already open.")) from None
+
+
+def replacement_submit(*, worker: SocialWorker, registration: Registration, reason: str, details: str = ""):
+    """Ask the county for a new certificate (补换); the registration number is filled in for the worker."""
+    from .models import ReplacementRequest
+
+    if registration.worker_id != worker.pk or registration.status != Registration.Status.VALID:
+        raise RegistrationError(_("Only a valid registration of yours can get a replacement certificate."))
+    if not registration.certificates.filter(revoked_at__isnull=True).exists():
+        raise RegistrationError(_("This registration has no certificate yet."))
+    if ReplacementRequest.objects.filter(registration=registration, status="submitted").exists():
+        raise RegistrationError(_("A replacement request for this certificate is already waiting for review."))
+    if reason not in ReplacementRequest.Reason.values:
+        raise RegistrationError(_("Please choose a reason."))
+    with transaction.atomic():
+        request = ReplacementRequest.objects.create(
+            applicant=worker.user, worker=worker, registration=registration,
+            region=worker.work_region or registration.region, reason=reason, details=details.strip(),
+        )
+        return review_submit(request, actor=worker.user)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("materials/<int:pk>/", v.material_file, name="material-file"),
     path("history/", v.history, name="history"),
     path("registrations/<int:pk>/restore/", v.restore_new, name="restore-new"),
+    path("registrations/<int:pk>/replacement/", v.replacement_new, name="replacement-new"),
     path("ce/", v.ce_ledger, name="ce"),
     path("courseware/", v.courseware_library, name="courseware-library"),
     path("courseware/<int:pk>/finish/", v.courseware_finish, name="courseware-finish"),

@@ -25,6 +25,7 @@ from .filters import (
     CorrectionFilter,
     CoursewareFilter,
     ProfileFilter,
+    ReplacementFilter,
     RestoreFilter,
 )
 from .forms import CoursewareForm, DecisionForm, WindowForm
@@ -35,6 +36,7 @@ from .models import (
     RegistrationApplication,
     RegistrationKind,
     RegistrationWindow,
+    ReplacementRequest,
     RestoreApplication,
     RosterCorrectionRequest,
     SocialWorker,
@@ -76,6 +78,11 @@ QUEUES = {
     "restores": Queue(
         RestoreApplication, RestoreFilter, gettext_lazy("Restore applications"),
         "registration:restore-queue", "registration:restore-review", "registration/review/restore.html",
+        ("worker", "region", "registration", "initial_region", "final_region"),
+    ),
+    "replacements": Queue(
+        ReplacementRequest, ReplacementFilter, gettext_lazy("Certificate replacements"),
+        "registration:replacement-queue", "registration:replacement-review", "registration/review/replacement.html",
         ("worker", "region", "registration", "initial_region", "final_region"),
     ),
     "courseware": Queue(
@@ -201,6 +208,9 @@ DECIDERS = {
     "restores": lambda obj, actor, action, comment: review.restore_decide(
         restore=obj, actor=actor, action=action, comment=comment
     ),
+    "replacements": lambda obj, actor, action, comment: review.replacement_decide(
+        replacement=obj, actor=actor, action=action, comment=comment
+    ),
     "courseware": lambda obj, actor, action, comment: review.courseware_decide(
         courseware=obj, actor=actor, action=action, comment=comment
     ),
@@ -281,6 +291,25 @@ def restore_detail(request, pk):
 @official_required
 def restore_decide(request, pk):
     return _decide(request, "restores", pk)
+
+
+@login_required
+@official_required
+def replacement_queue(request):
+    return _queue(request, "replacements")
+
+
+@login_required
+@official_required
+def replacement_detail(request, pk):
+    return _detail(request, "replacements", pk)
+
+
+@require_POST
+@login_required
+@official_required
+def replacement_decide(request, pk):
+    return _decide(request, "replacements", pk)
 
 
 @login_required

@@ -40,6 +40,7 @@ from .models import (
     Registration,
     RegistrationApplication,
     RegistrationKind,
+    ReplacementRequest,
     RestoreApplication,
     RosterCorrectionRequest,
     SocialWorker,
@@ -383,6 +384,22 @@ def restore_new(request, pk):
     return redirect("registration:history")
 
 
+@require_POST
+@login_required
+@worker_required
+def replacement_new(request, pk):
+    worker = _worker(request)
+    registration = get_visible_or_404(Registration, request.user, pk=pk)
+    try:
+        services.replacement_submit(worker=worker, registration=registration, reason=request.POST.get("reason", ""),
+                                    details=request.POST.get("details", ""))
+    except (services.RegistrationError, WorkflowError) as e:
+        messages.error(request, getattr(e, "message", str(e)))
+    else:
+        messages.success(request, _("Your replacement request was sent to the county."))
+    return redirect("registration:history")
+
+
 @login_required
 @worker_required
 def courseware_library(request):
@@ -457,6 +474,10 @@ def history(request):
         ),
         "applications": applications,
         "renewals": [a for a in applications if a.kind == RegistrationKind.RENEWAL],
+        "replacement_reasons": ReplacementRequest.Reason.choices,
+        "replacements": ReplacementRequest.objects.owned_by(request.user).select_related("registration").order_by(
+            "-created_at"
+        ),
         "restores": RestoreApplication.objects.owned_by(request.user).select_related("registration").order_by(
             "-created_at"
         ),

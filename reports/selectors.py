@@ -46,6 +46,7 @@ def official_review_counts(*, user: User) -> list[dict]:
         CEClaim,
         Courseware,
         RegistrationApplication,
+        ReplacementRequest,
         RestoreApplication,
         RosterCorrectionRequest,
         SocialWorker,
@@ -58,6 +59,7 @@ def official_review_counts(*, user: User) -> list[dict]:
         ("ce", CEClaim, "registration:ce-queue"),
         ("courseware", Courseware, "registration:courseware-queue"),
         ("restores", RestoreApplication, "registration:restore-queue"),
+        ("replacements", ReplacementRequest, "registration:replacement-queue"),
     ]
     rows = []
     for key, model, url_name in queues:

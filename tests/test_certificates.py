@@ -147,3 +147,26 @@ def test_printable_application_form(client, worker_in, alice, charlie):
     assert "社会工作者登记申请表" in text and worker.name in text and "材料齐全" in text
     client.force_login(charlie)
     assert client.get(url).status_code == 404
+
+
+def test_replacement_revokes_the_old_certificate_and_issues_a_new_one(
+    client, approved, alice, django_capture_on_commit_callbacks
+):
+    from registration.models import ReplacementRequest
+    from registration.services import RegistrationError, replacement_submit
+
+    old = Certificate.objects.get(registration=approved)
+    worker = approved.worker
+    client.force_login(worker.user)
+    client.post(reverse("registration:replacement-new", kwargs={"pk": approved.pk}), {"reason": "lost"})
+    replacement = ReplacementRequest.objects.get(registration=approved)
+    assert replacement.final_region.name == "越秀区"
+    with django_capture_on_commit_callbacks(execute=True):
+        review.replacement_decide(replacement=replacement, actor=alice, action="approve")
+    old.refresh_from_db()
+    new = Certificate.objects.get(registration=approved, revoked_at__isnull=True)
+    assert old.revoked_at is not None and new.pk != old.pk
+    assert client.get(reverse("verify", kwargs={"token": old.token})).context["status"] == "revoked"
+    assert client.get(reverse("verify", kwargs={"token": new.token})).context["status"] == "valid"
+    with pytest.raises(RegistrationError):
+        replacement_submit(worker=worker, registration=approved, reason="bogus")

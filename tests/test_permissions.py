@@ -115,6 +115,10 @@ MATRIX = {
     "registration:certificate-file": ("get", "certificate", _file_rule()),
     "registration:ce": ("get", None, WORKER_ONLY),
     "registration:restore-new": ("post", "registration", WORKER_ONLY_POST),
+    "registration:replacement-new": ("post", "valid_registration", WORKER_ONLY_POST),
+    "registration:replacement-queue": ("get", None, OFFICIALS_ONLY),
+    "registration:replacement-review": ("get", "replacement", _review_rule(200)),
+    "registration:replacement-decide": ("post", "replacement", _review_rule(302)),
     "registration:restore-queue": ("get", None, OFFICIALS_ONLY),
     "registration:restore-review": ("get", "restore", _review_rule(200)),
     "registration:restore-decide": ("post", "restore", _review_rule(302)),
@@ -237,9 +241,16 @@ def registration_objects(regions, province_official, settings, tmp_path):
     registration.status = "frozen"
     registration.save()
     restore = restore_submit(worker=worker, registration=registration, reason="继续教育已完成")
+    from registration.services import replacement_submit
+
+    valid_registration = RegistrationFactory(worker=worker, qualification=qualification)
+    second = Certificate(registration=valid_registration, issued_by="广州市民政局", sha256="0")
+    second.file.save("c2.pdf", ContentFile(b"%PDF-1.4 matrix"))
+    replacement = replacement_submit(worker=worker, registration=valid_registration, reason="lost")
     return {"worker": worker, "application": application, "material": material, "correction": correction,
             "window": window, "message": message, "certificate": certificate, "ce_claim": ce_claim,
-            "courseware": courseware, "registration": registration, "restore": restore}
+            "courseware": courseware, "registration": registration, "restore": restore,
+            "valid_registration": valid_registration, "replacement": replacement}
 
 
 @pytest.fixture
