@@ -11,6 +11,7 @@ from swms.workflow import State
 from .models import (
     CEClaim,
     Courseware,
+    RegionChangeRequest,
     RegistrationApplication,
     RegistrationKind,
     ReplacementRequest,
@@ -94,4 +95,10 @@ class RestoreFilter(ReviewFilter):
 class ReplacementFilter(ReviewFilter):
     class Meta:
         model = ReplacementRequest
+        fields = ["status"]
+
+
+class RegionChangeFilter(ReviewFilter):
+    class Meta:
+        model = RegionChangeRequest
         fields = ["status"]

@@ -174,3 +174,10 @@ class CoursewareForm(BootstrapFormMixin, forms.Form):
     hours = forms.DecimalField(label=_("hours"), min_value=0.5, max_value=200, decimal_places=1)
     link = forms.URLField(label=_("link"), assume_scheme="https", help_text=_("Where the course can be taken online."))
     description = forms.CharField(label=_("description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class RegionChangeForm(BootstrapFormMixin, forms.Form):
+    work_region = forms.ModelChoiceField(label=_("new work region"), queryset=Region.objects.all(),
+                                         widget=forms.HiddenInput)
+    new_employer = forms.CharField(label=_("new employer"), max_length=200)
+    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}))

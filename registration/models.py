@@ -861,3 +861,44 @@ class ReplacementRequest(Reviewable):
 
     def __str__(self):
         return f"{self.worker} · {self.registration}"
+
+
+class RegionChangeQuerySet(ReviewableQuerySet):
+    region_path = "new_region"
+
+    def owned_by(self, user):
+        return self.filter(applicant=user)
+
+
+class RegionChangeRequest(Reviewable):
+    """工作区域 / 所属机构变更: reviewed by the county and then the city of the NEW region; on approval the
+    worker moves into that scope (the old region's officials lose sight of the profile)."""
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("applicant")
+    )
+    worker = models.ForeignKey(SocialWorker, on_delete=models.PROTECT, related_name="region_changes")
+    old_region = models.ForeignKey(
+        "accounts.Region", on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("current work region")
+    )
+    new_region = models.ForeignKey(
+        "accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("new work region")
+    )
+    old_employer = models.CharField(_("current employer"), max_length=200, blank=True)
+    new_employer = models.CharField(_("new employer"), max_length=200)
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    workflow = APPLICATION_WORKFLOW
+    review_region_field = "new_region"
+    applicant_field = "applicant"
+
+    objects = RegionChangeQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta(Reviewable.Meta):
+        verbose_name = _("region or employer change")
+        verbose_name_plural = _("region or employer changes")
+
+    def __str__(self):
+        return f"{self.worker}: {self.old_region} → {self.new_region}"

@@ -322,3 +322,27 @@ def replacement_decide(*, replacement, actor: User, action: str, comment: str = 
             title = _("Your certificate replacement request was returned")
         _notify(replacement.worker, title, comment, reverse("registration:history"))
     return replacement
+
+
+def region_change_decide(*, change, actor: User, action: str, comment: str = ""):
+    """On final approval the worker's work region and employer become the new ones."""
+    with transaction.atomic():
+        if action == "approve":
+            change = review_approve(change, actor=actor, comment=comment)
+            if change.status == State.APPROVED:
+                worker = SocialWorker.objects.select_for_update().get(pk=change.worker_id)
+                worker.work_region_id = change.new_region_id
+                worker.employer = change.new_employer
+                worker._change_reason = "region change approved"
+                worker.save(update_fields=["work_region", "employer", "updated_at"])
+                title = _("Your change of work region or employer was approved")
+            else:
+                title = _("Your change request passed the initial review")
+        elif action == "reject":
+            change = review_reject(change, actor=actor, comment=comment)
+            title = _("Your change request was not approved")
+        else:
+            change = review_return(change, actor=actor, comment=comment)
+            title = _("Your change request was returned for changes")
+        _notify(change.worker, title, comment, reverse("registration:profile"))
+    return change

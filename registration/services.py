@@ -321,3 +321,30 @@ def replacement_submit(*, worker: SocialWorker, registration: Registration, reas
             region=worker.work_region or registration.region, reason=reason, details=details.strip(),
         )
         return review_submit(request, actor=worker.user)
+
+
+def region_change_submit(*, worker: SocialWorker, new_region, new_employer: str, reason: str):
+    """Ask to move to another work region or employer; the new region's county and city review it."""
+    from accounts.models import RegionLevel
+
+    from .models import RegionChangeRequest
+
+    if new_region is None or new_region.level not in (RegionLevel.TOWN, RegionLevel.VILLAGE):
+        raise RegistrationError(_("Choose the town or street where you will work."))
+    if new_region.pk == worker.work_region_id and new_employer.strip() == worker.employer:
+        raise RegistrationError(_("Nothing would change."))
+    if not reason.strip() or not new_employer.strip():
+        raise RegistrationError(_("Please give the new employer and the reason."))
+    pending = RegionChangeRequest.objects.filter(worker=worker).exclude(status__in=["approved", "rejected"]).first()
+    if pending is not None and not pending.is_editable:
+        raise RegistrationError(_("A change request is already open."))
+    with transaction.atomic():
+        if pending is not None:  # returned for changes: correct it and send it again
+            pending.new_region, pending.new_employer, pending.reason = new_region, new_employer.strip(), reason.strip()
+            pending.save(update_fields=["new_region", "new_employer", "reason"])
+            return review_submit(pending, actor=worker.user)
+        request = RegionChangeRequest.objects.create(
+            applicant=worker.user, worker=worker, old_region=worker.work_region, new_region=new_region,
+            old_employer=worker.employer, new_employer=new_employer.strip(), reason=reason.strip(),
+        )
+        return review_submit(request, actor=worker.user)

@@ -25,6 +25,7 @@ from .filters import (
     CorrectionFilter,
     CoursewareFilter,
     ProfileFilter,
+    RegionChangeFilter,
     ReplacementFilter,
     RestoreFilter,
 )
@@ -33,6 +34,7 @@ from .models import (
     CE_HOURS_REQUIRED,
     CEClaim,
     Courseware,
+    RegionChangeRequest,
     RegistrationApplication,
     RegistrationKind,
     RegistrationWindow,
@@ -84,6 +86,11 @@ QUEUES = {
         ReplacementRequest, ReplacementFilter, gettext_lazy("Certificate replacements"),
         "registration:replacement-queue", "registration:replacement-review", "registration/review/replacement.html",
         ("worker", "region", "registration", "initial_region", "final_region"),
+    ),
+    "region_changes": Queue(
+        RegionChangeRequest, RegionChangeFilter, gettext_lazy("Region or employer changes"),
+        "registration:region-change-queue", "registration:region-change-review", "registration/review/region_change.html",
+        ("worker", "old_region", "new_region", "initial_region", "final_region"),
     ),
     "courseware": Queue(
         Courseware, CoursewareFilter, gettext_lazy("Courseware"),
@@ -211,6 +218,9 @@ DECIDERS = {
     "replacements": lambda obj, actor, action, comment: review.replacement_decide(
         replacement=obj, actor=actor, action=action, comment=comment
     ),
+    "region_changes": lambda obj, actor, action, comment: review.region_change_decide(
+        change=obj, actor=actor, action=action, comment=comment
+    ),
     "courseware": lambda obj, actor, action, comment: review.courseware_decide(
         courseware=obj, actor=actor, action=action, comment=comment
     ),
@@ -310,6 +320,25 @@ def replacement_detail(request, pk):
 @official_required
 def replacement_decide(request, pk):
     return _decide(request, "replacements", pk)
+
+
+@login_required
+@official_required
+def region_change_queue(request):
+    return _queue(request, "region_changes")
+
+
+@login_required
+@official_required
+def region_change_detail(request, pk):
+    return _detail(request, "region_changes", pk)
+
+
+@require_POST
+@login_required
+@official_required
+def region_change_decide(request, pk):
+    return _decide(request, "region_changes", pk)
 
 
 @login_required

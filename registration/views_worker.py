@@ -26,6 +26,7 @@ from .forms import (
     CorrectionForm,
     MaterialForm,
     ProfileForm,
+    RegionChangeForm,
     SignupForm,
     SubmitForm,
 )
@@ -37,6 +38,7 @@ from .models import (
     Courseware,
     MaterialKind,
     Qualification,
+    RegionChangeRequest,
     Registration,
     RegistrationApplication,
     RegistrationKind,
@@ -382,6 +384,30 @@ def restore_new(request, pk):
     else:
         messages.success(request, _("Your restore application was submitted."))
     return redirect("registration:history")
+
+
+@login_required
+@worker_required
+def region_change(request):
+    """工作区域 / 所属机构变更 for a worker whose profile is approved."""
+    worker = _worker(request)
+    form = RegionChangeForm(request.POST or None, initial={"new_employer": worker.employer})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.region_change_submit(
+                worker=worker, new_region=form.cleaned_data["work_region"],
+                new_employer=form.cleaned_data["new_employer"], reason=form.cleaned_data["reason"],
+            )
+        except (services.RegistrationError, WorkflowError) as e:
+            form.add_error(None, getattr(e, "message", str(e)))
+        else:
+            messages.success(request, _("Your change request was sent to the new region for review."))
+            return redirect("registration:region-change")
+    return render(request, "registration/worker/region_change.html", {
+        "worker": worker, "form": form, "cascade": _region_cascade(None),
+        "rows": RegionChangeRequest.objects.owned_by(request.user).select_related("old_region", "new_region")
+        .order_by("-created_at"),
+    })
 
 
 @require_POST

@@ -45,6 +45,7 @@ def official_review_counts(*, user: User) -> list[dict]:
     from registration.models import (
         CEClaim,
         Courseware,
+        RegionChangeRequest,
         RegistrationApplication,
         ReplacementRequest,
         RestoreApplication,
@@ -60,6 +61,7 @@ def official_review_counts(*, user: User) -> list[dict]:
         ("courseware", Courseware, "registration:courseware-queue"),
         ("restores", RestoreApplication, "registration:restore-queue"),
         ("replacements", ReplacementRequest, "registration:replacement-queue"),
+        ("region_changes", RegionChangeRequest, "registration:region-change-queue"),
     ]
     rows = []
     for key, model, url_name in queues:

@@ -115,6 +115,10 @@ MATRIX = {
     "registration:certificate-file": ("get", "certificate", _file_rule()),
     "registration:ce": ("get", None, WORKER_ONLY),
     "registration:restore-new": ("post", "registration", WORKER_ONLY_POST),
+    "registration:region-change": ("get", None, WORKER_ONLY),
+    "registration:region-change-queue": ("get", None, OFFICIALS_ONLY),
+    "registration:region-change-review": ("get", "region_change", _review_rule(200)),
+    "registration:region-change-decide": ("post", "region_change", _review_rule(302)),
     "registration:replacement-new": ("post", "valid_registration", WORKER_ONLY_POST),
     "registration:replacement-queue": ("get", None, OFFICIALS_ONLY),
     "registration:replacement-review": ("get", "replacement", _review_rule(200)),
@@ -247,10 +251,14 @@ def registration_objects(regions, province_official, settings, tmp_path):
     second = Certificate(registration=valid_registration, issued_by="广州市民政局", sha256="0")
     second.file.save("c2.pdf", ContentFile(b"%PDF-1.4 matrix"))
     replacement = replacement_submit(worker=worker, registration=valid_registration, reason="lost")
+    from registration.services import region_change_submit
+
+    region_change = region_change_submit(worker=worker, new_region=regions["北京街道"], new_employer="新单位",
+                                         reason="工作调动")
     return {"worker": worker, "application": application, "material": material, "correction": correction,
             "window": window, "message": message, "certificate": certificate, "ce_claim": ce_claim,
             "courseware": courseware, "registration": registration, "restore": restore,
-            "valid_registration": valid_registration, "replacement": replacement}
+            "valid_registration": valid_registration, "replacement": replacement, "region_change": region_change}
 
 
 @pytest.fixture

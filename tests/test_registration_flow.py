@@ -478,3 +478,27 @@ def test_valid_and_superseded_registrations_are_not_frozen(worker_in):
     RegistrationFactory(worker=worker, valid_from=datetime.date(2017, 1, 1))  # superseded by the renewal
     RegistrationFactory(worker=worker, valid_from=datetime.date(2025, 1, 1))
     assert not overdue_registrations(today=datetime.date(2026, 6, 1)).exists()
+
+
+# --- Region / employer change ----------------------------------------------------------------------
+
+
+def test_region_change_is_reviewed_by_the_new_region_and_moves_scope(worker_in, regions, alice, charlie,
+                                                                      city_official):
+    worker = worker_in()  # 洪桥街道, 越秀区
+    change = services.region_change_submit(worker=worker, new_region=regions["沙面街道"], new_employer="荔湾社工站",
+                                           reason="工作调动")
+    assert (change.initial_region, change.final_region) == (regions["荔湾区"], regions["广州市"])
+    assert SocialWorker.objects.visible_to(alice).filter(pk=worker.pk).exists()
+    assert not type(change).objects.visible_to(alice).exists()  # the old county does not decide
+    with pytest.raises(ReviewNotPermitted):
+        review.region_change_decide(change=change, actor=alice, action="approve")
+    review.region_change_decide(change=change, actor=charlie, action="approve")
+    worker.refresh_from_db()
+    assert worker.work_region == regions["洪桥街道"]  # nothing moves before the final approval
+    review.region_change_decide(change=change, actor=city_official, action="approve")
+    worker.refresh_from_db()
+    assert worker.work_region == regions["沙面街道"] and worker.employer == "荔湾社工站"
+    assert not SocialWorker.objects.visible_to(alice).filter(pk=worker.pk).exists()
+    assert SocialWorker.objects.visible_to(charlie).filter(pk=worker.pk).exists()
+    assert worker.history.first().work_region_id == regions["沙面街道"].pk
