@@ -307,10 +307,23 @@ def test_history_page_lists_registrations_with_constant_queries(client, worker_i
     review.application_approve(application=application, actor=alice)
     review.application_approve(application=application, actor=city_official)
     client.force_login(worker.user)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):
         response = client.get(reverse("registration:history"))
     page = response.content.decode()
     assert Registration.objects.get(worker=worker).registration_no in page
+    # More registrations do not mean more queries.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("registration:history"))
+    from tests.factories import RegistrationFactory
+
+    for year in (2015, 2018):
+        RegistrationFactory(worker=worker, valid_from=datetime.date(year, 1, 1))
+    with CaptureQueriesContext(connection) as three:
+        client.get(reverse("registration:history"))
+    assert len(three) == len(one)
 
 
 # --- Roster corrections and windows ------------------------------------------------------------------
