@@ -124,18 +124,27 @@ class PracticeDomain(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+def county_check_workflow(*, can_reject: bool = False) -> Workflow:
+    """One check by the nearest county: approve or return (and, if asked for, reject); once submitted the
+    item cannot be withdrawn, and only a returned item is edited again."""
+    decisions = {Action.APPROVE: State.APPROVED, Action.RETURN: State.RETURNED}
+    if can_reject:
+        decisions[Action.REJECT] = State.REJECTED
+    return Workflow(
+        {
+            State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
+            State.SUBMITTED: decisions,
+            State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
+        },
+        waiting={State.SUBMITTED: (Step.FINAL,)},
+        chain=county_only_chain,
+        applicant_actions=(Action.SUBMIT,),
+        editable_states=(State.DRAFT, State.RETURNED),
+    )
+
+
 # A profile is checked once by the county (Xiamen: 提交审核 to the administrator).
-PROFILE_WORKFLOW = Workflow(
-    {
-        State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
-        State.SUBMITTED: {Action.APPROVE: State.APPROVED, Action.RETURN: State.RETURNED},
-        State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
-    },
-    waiting={State.SUBMITTED: (Step.FINAL,)},
-    chain=county_only_chain,
-    applicant_actions=(Action.SUBMIT,),
-    editable_states=(State.DRAFT, State.RETURNED),
-)
+PROFILE_WORKFLOW = county_check_workflow()
 
 
 class SocialWorkerQuerySet(ReviewableQuerySet):
@@ -264,21 +273,7 @@ class RosterCorrectionRequest(Reviewable):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
-    workflow = Workflow(
-        {
-            State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
-            State.SUBMITTED: {
-                Action.APPROVE: State.APPROVED,
-                Action.REJECT: State.REJECTED,
-                Action.RETURN: State.RETURNED,
-            },
-            State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
-        },
-        waiting={State.SUBMITTED: (Step.FINAL,)},
-        chain=county_only_chain,
-        applicant_actions=(Action.SUBMIT,),
-        editable_states=(State.DRAFT, State.RETURNED),
-    )
+    workflow = county_check_workflow(can_reject=True)
     applicant_field = "applicant"
 
     objects = RosterCorrectionQuerySet.as_manager()
@@ -674,17 +669,7 @@ class CEClaim(Reviewable):
                                   related_name="claim")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
-    workflow = Workflow(
-        {
-            State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
-            State.SUBMITTED: {Action.APPROVE: State.APPROVED, Action.RETURN: State.RETURNED},
-            State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
-        },
-        waiting={State.SUBMITTED: (Step.FINAL,)},
-        chain=county_only_chain,
-        applicant_actions=(Action.SUBMIT,),
-        editable_states=(State.DRAFT, State.RETURNED),
-    )
+    workflow = county_check_workflow()
     applicant_field = "applicant"
 
     objects = CEClaimQuerySet.as_manager()
@@ -839,17 +824,7 @@ class ReplacementRequest(Reviewable):
     details = models.TextField(_("details"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
-    workflow = Workflow(
-        {
-            State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
-            State.SUBMITTED: {Action.APPROVE: State.APPROVED, Action.RETURN: State.RETURNED},
-            State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
-        },
-        waiting={State.SUBMITTED: (Step.FINAL,)},
-        chain=county_only_chain,
-        applicant_actions=(Action.SUBMIT,),
-        editable_states=(State.DRAFT, State.RETURNED),
-    )
+    workflow = county_check_workflow()
     applicant_field = "applicant"
 
     objects = ReplacementQuerySet.as_manager()

@@ -47,6 +47,8 @@ from .models import (
 
 @dataclass(frozen=True)
 class Queue:
+    """One reviewable's pages: queue, detail and decision, declared once and routed by `review_urls()`."""
+
     model: type
     filterset: type
     title: str
@@ -54,6 +56,10 @@ class Queue:
     detail_url: str
     template: str
     select_related: tuple
+    path: str = ""
+    decide_url: str = ""
+    decider: object = None  # (obj, actor, action, comment) -> obj, a service of registration.review
+    extra: object = None  # obj -> extra template context
 
 
 QUEUES = {
@@ -61,41 +67,58 @@ QUEUES = {
         RegistrationApplication, ApplicationFilter, gettext_lazy("Registration applications"),
         "registration:review-queue", "registration:review-detail", "registration/review/application.html",
         ("worker", "region", "qualification", "initial_region", "final_region"),
+        path="", decide_url="registration:review-decide",
+        decider=lambda o, a, act, c: {"approve": review.application_approve, "reject": review.application_reject, "return": review.application_return}[act](application=o, actor=a, comment=c),
+        extra=lambda obj: _application_extra(obj),
     ),
     "profiles": Queue(
         SocialWorker, ProfileFilter, gettext_lazy("Social worker profiles"),
         "registration:profile-queue", "registration:profile-review", "registration/review/profile.html",
         ("work_region", "initial_region", "final_region"),
+        path="profiles/", decide_url="registration:profile-decide",
+        decider=lambda o, a, act, c: review.profile_decide(worker=o, actor=a, action=act, comment=c),
     ),
     "corrections": Queue(
         RosterCorrectionRequest, CorrectionFilter, gettext_lazy("Roster correction requests"),
         "registration:correction-queue", "registration:correction-review", "registration/review/correction.html",
         ("worker", "region", "initial_region", "final_region"),
+        path="corrections/", decide_url="registration:correction-decide",
+        decider=lambda o, a, act, c: review.correction_decide(correction=o, actor=a, action=act, comment=c),
     ),
     "ce": Queue(
         CEClaim, CEClaimFilter, gettext_lazy("Offline CE hours"),
         "registration:ce-queue", "registration:ce-review", "registration/review/ce_claim.html",
         ("worker", "region", "initial_region", "final_region"),
+        path="ce/", decide_url="registration:ce-decide",
+        decider=lambda o, a, act, c: review.ce_claim_decide(claim=o, actor=a, action=act, comment=c),
     ),
     "restores": Queue(
         RestoreApplication, RestoreFilter, gettext_lazy("Restore applications"),
         "registration:restore-queue", "registration:restore-review", "registration/review/restore.html",
         ("worker", "region", "registration", "initial_region", "final_region"),
+        path="restores/", decide_url="registration:restore-decide",
+        decider=lambda o, a, act, c: review.restore_decide(restore=o, actor=a, action=act, comment=c),
     ),
     "replacements": Queue(
         ReplacementRequest, ReplacementFilter, gettext_lazy("Certificate replacements"),
         "registration:replacement-queue", "registration:replacement-review", "registration/review/replacement.html",
         ("worker", "region", "registration", "initial_region", "final_region"),
+        path="replacements/", decide_url="registration:replacement-decide",
+        decider=lambda o, a, act, c: review.replacement_decide(replacement=o, actor=a, action=act, comment=c),
     ),
     "region_changes": Queue(
         RegionChangeRequest, RegionChangeFilter, gettext_lazy("Region or employer changes"),
         "registration:region-change-queue", "registration:region-change-review", "registration/review/region_change.html",
         ("worker", "old_region", "new_region", "initial_region", "final_region"),
+        path="region-changes/", decide_url="registration:region-change-decide",
+        decider=lambda o, a, act, c: review.region_change_decide(change=o, actor=a, action=act, comment=c),
     ),
     "courseware": Queue(
         Courseware, CoursewareFilter, gettext_lazy("Courseware"),
         "registration:courseware-queue", "registration:courseware-review", "registration/review/courseware.html",
         ("region", "initial_region", "final_region", "applicant"),
+        path="courseware/", decide_url="registration:courseware-decide",
+        decider=lambda o, a, act, c: review.courseware_decide(courseware=o, actor=a, action=act, comment=c),
     ),
 }
 
@@ -134,26 +157,12 @@ def _queue(request, key):
     })
 
 
-@login_required
-@official_required
-def application_queue(request):
-    return _queue(request, "applications")
 
 
-@login_required
-@official_required
-def profile_queue(request):
-    return _queue(request, "profiles")
 
-
-@login_required
-@official_required
-def correction_queue(request):
-    return _queue(request, "corrections")
-
-
-def _detail(request, key, pk, extra=None):
+def _detail(request, key, pk):
     queue = QUEUES[key]
+    extra = queue.extra
     obj = get_visible_or_404(queue.model.objects.select_related(*queue.select_related), request.user, pk=pk)
     context = {
         "obj": obj, "queue": queue, "key": key,
@@ -181,50 +190,7 @@ def _application_extra(application):
     }
 
 
-@login_required
-@official_required
-def application_detail(request, pk):
-    return _detail(request, "applications", pk, _application_extra)
 
-
-@login_required
-@official_required
-def profile_detail(request, pk):
-    return _detail(request, "profiles", pk)
-
-
-@login_required
-@official_required
-def correction_detail(request, pk):
-    return _detail(request, "corrections", pk)
-
-
-DECIDERS = {
-    "applications": lambda obj, actor, action, comment: {
-        "approve": review.application_approve, "reject": review.application_reject, "return": review.application_return,
-    }[action](application=obj, actor=actor, comment=comment),
-    "profiles": lambda obj, actor, action, comment: review.profile_decide(
-        worker=obj, actor=actor, action=action, comment=comment
-    ),
-    "corrections": lambda obj, actor, action, comment: review.correction_decide(
-        correction=obj, actor=actor, action=action, comment=comment
-    ),
-    "ce": lambda obj, actor, action, comment: review.ce_claim_decide(
-        claim=obj, actor=actor, action=action, comment=comment
-    ),
-    "restores": lambda obj, actor, action, comment: review.restore_decide(
-        restore=obj, actor=actor, action=action, comment=comment
-    ),
-    "replacements": lambda obj, actor, action, comment: review.replacement_decide(
-        replacement=obj, actor=actor, action=action, comment=comment
-    ),
-    "region_changes": lambda obj, actor, action, comment: review.region_change_decide(
-        change=obj, actor=actor, action=action, comment=comment
-    ),
-    "courseware": lambda obj, actor, action, comment: review.courseware_decide(
-        courseware=obj, actor=actor, action=action, comment=comment
-    ),
-}
 
 
 def _decide(request, key, pk):
@@ -236,7 +202,7 @@ def _decide(request, key, pk):
     else:
         action, comment = form.cleaned_data["action"], form.cleaned_data["comment"].strip()
         try:
-            DECIDERS[key](obj, request.user, action, comment)
+            queue.decider(obj, request.user, action, comment)
         except WorkflowError as e:
             messages.error(request, e.message)
         else:
@@ -244,120 +210,22 @@ def _decide(request, key, pk):
     return redirect(queue.detail_url, pk=pk)
 
 
-@require_POST
-@login_required
-@official_required
-def application_decide(request, pk):
-    return _decide(request, "applications", pk)
 
 
-@require_POST
-@login_required
-@official_required
-def profile_decide(request, pk):
-    return _decide(request, "profiles", pk)
 
 
-@require_POST
-@login_required
-@official_required
-def correction_decide(request, pk):
-    return _decide(request, "corrections", pk)
 
 
-@login_required
-@official_required
-def ce_queue(request):
-    return _queue(request, "ce")
 
 
-@login_required
-@official_required
-def ce_detail(request, pk):
-    return _detail(request, "ce", pk)
 
 
-@require_POST
-@login_required
-@official_required
-def ce_decide(request, pk):
-    return _decide(request, "ce", pk)
 
 
-@login_required
-@official_required
-def restore_queue(request):
-    return _queue(request, "restores")
 
 
-@login_required
-@official_required
-def restore_detail(request, pk):
-    return _detail(request, "restores", pk)
 
 
-@require_POST
-@login_required
-@official_required
-def restore_decide(request, pk):
-    return _decide(request, "restores", pk)
-
-
-@login_required
-@official_required
-def replacement_queue(request):
-    return _queue(request, "replacements")
-
-
-@login_required
-@official_required
-def replacement_detail(request, pk):
-    return _detail(request, "replacements", pk)
-
-
-@require_POST
-@login_required
-@official_required
-def replacement_decide(request, pk):
-    return _decide(request, "replacements", pk)
-
-
-@login_required
-@official_required
-def region_change_queue(request):
-    return _queue(request, "region_changes")
-
-
-@login_required
-@official_required
-def region_change_detail(request, pk):
-    return _detail(request, "region_changes", pk)
-
-
-@require_POST
-@login_required
-@official_required
-def region_change_decide(request, pk):
-    return _decide(request, "region_changes", pk)
-
-
-@login_required
-@official_required
-def courseware_queue(request):
-    return _queue(request, "courseware")
-
-
-@login_required
-@official_required
-def courseware_detail(request, pk):
-    return _detail(request, "courseware", pk)
-
-
-@require_POST
-@login_required
-@official_required
-def courseware_decide(request, pk):
-    return _decide(request, "courseware", pk)
 
 
 @login_required
@@ -412,3 +280,38 @@ def window_edit(request, pk=None):
         messages.error(request, _("Only officials of the province set registration windows."))
         return redirect("registration:window-list")
     return render(request, "registration/review/window_form.html", {"form": form, "window": window})
+
+
+def review_urls():
+    """The queue, detail and decision URLs of every reviewable in QUEUES (one set of views for all)."""
+    from django.urls import path
+
+    def views_for(key):
+        @login_required
+        @official_required
+        def queue_view(request):
+            return _queue(request, key)
+
+        @login_required
+        @official_required
+        def detail_view(request, pk):
+            return _detail(request, key, pk)
+
+        @require_POST
+        @login_required
+        @official_required
+        def decide_view(request, pk):
+            return _decide(request, key, pk)
+
+        return queue_view, detail_view, decide_view
+
+    patterns = []
+    for key, queue in QUEUES.items():
+        queue_view, detail_view, decide_view = views_for(key)
+        base = f"review/{queue.path}"
+        patterns += [
+            path(base, queue_view, name=queue.list_url.split(":")[1]),
+            path(f"{base}<int:pk>/", detail_view, name=queue.detail_url.split(":")[1]),
+            path(f"{base}<int:pk>/decide/", decide_view, name=queue.decide_url.split(":")[1]),
+        ]
+    return patterns
