@@ -91,6 +91,9 @@ class ProfileForm(BootstrapFormMixin, forms.ModelForm):
         if self.instance.roster_locked:
             for name in ("name", "birth_date", "gender"):
                 self.fields[name].disabled = True
+        if self.instance.pk and self.instance.region_locked:
+            for name in ("work_region", "employer"):
+                self.fields[name].disabled = True
 
     def clean_work_region(self):
         region = self.cleaned_data.get("work_region")
@@ -141,11 +144,6 @@ class MaterialForm(BootstrapFormMixin, forms.Form):
 
 class SubmitForm(forms.Form):
     pledge = forms.BooleanField(label=_("I guarantee that the information above is true and valid"), required=False)
-
-
-class DecisionForm(BootstrapFormMixin, forms.Form):
-    action = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject"), ("return", "return")])
-    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class WindowForm(BootstrapFormMixin, forms.ModelForm):

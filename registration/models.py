@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from swms.pii import mask_id_number
 from swms.scoping import ScopedQuerySet
 from swms.workflow import (
     Action,
@@ -124,27 +125,33 @@ class PracticeDomain(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-def county_check_workflow(*, can_reject: bool = False) -> Workflow:
+def county_check_workflow(*, can_reject: bool = False, reopenable: bool = False) -> Workflow:
     """One check by the nearest county: approve or return (and, if asked for, reject); once submitted the
-    item cannot be withdrawn, and only a returned item is edited again."""
+    item cannot be withdrawn, and only a returned item is edited again. A reopenable item can be handed
+    back by the county after approval (REOPEN), for one more edit and review."""
     decisions = {Action.APPROVE: State.APPROVED, Action.RETURN: State.RETURNED}
     if can_reject:
         decisions[Action.REJECT] = State.REJECTED
+    transitions = {
+        State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
+        State.SUBMITTED: decisions,
+        State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
+    }
+    if reopenable:
+        transitions[State.APPROVED] = {Action.REOPEN: State.RETURNED}
     return Workflow(
-        {
-            State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
-            State.SUBMITTED: decisions,
-            State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
-        },
+        transitions,
         waiting={State.SUBMITTED: (Step.FINAL,)},
         chain=county_only_chain,
         applicant_actions=(Action.SUBMIT,),
         editable_states=(State.DRAFT, State.RETURNED),
+        authority_actions=(Action.REOPEN,) if reopenable else (),
     )
 
 
-# A profile is checked once by the county (Xiamen: 提交审核 to the administrator).
-PROFILE_WORKFLOW = county_check_workflow()
+# A profile is checked once by the county (Xiamen: 提交审核 to the administrator); once approved it is
+# locked, and only a granted change request (ProfileChangeRequest) reopens it for one edit.
+PROFILE_WORKFLOW = county_check_workflow(reopenable=True)
 
 
 class SocialWorkerQuerySet(ReviewableQuerySet):
@@ -212,6 +219,20 @@ class SocialWorker(Reviewable):
 
     objects = SocialWorkerQuerySet.as_manager()
     history = HistoricalRecords()
+
+    @property
+    def queue_title(self) -> str:
+        return self.name
+
+    @property
+    def queue_details(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def region_locked(self) -> bool:
+        """Once registered, work region and employer change only through a region change request,
+        which the new region's officials review."""
+        return self.registrations.exists()
 
     # Fields a worker changes freely at any time (Xiamen: 联系信息修改, no review).
     CONTACT_FIELDS = ("address", "postcode", "mobile", "office_phone", "email", "qq")
@@ -494,6 +515,10 @@ class RegistrationApplication(Reviewable):
     def __str__(self):
         return f"{self.worker} · {self.get_kind_display()}"
 
+    @property
+    def queue_details(self) -> str:
+        return f"{self.get_kind_display()} · {mask_id_number(self.worker.id_number)}"
+
 
 class MaterialKind(models.TextChoices):
     PHOTO = "photo", _("Two-inch photo")
@@ -746,6 +771,10 @@ class Courseware(Reviewable):
     def __str__(self):
         return self.title
 
+    @property
+    def queue_details(self) -> str:
+        return f"{self.provider} · {self.hours} h"
+
 
 class RegistrationPolicy(models.Model):
     """Per-province rules: how long past expiry an unrenewed registration stays valid before it is
@@ -877,3 +906,40 @@ class RegionChangeRequest(Reviewable):
 
     def __str__(self):
         return f"{self.worker}: {self.old_region} → {self.new_region}"
+
+
+class ProfileChangeQuerySet(ReviewableQuerySet):
+    def owned_by(self, user):
+        return self.filter(applicant=user)
+
+
+class ProfileChangeRequest(Reviewable):
+    """信息修改申请: the worker asks to change an approved (locked) profile and says why; when the county
+    grants it the profile opens for one edit, and that edit is reviewed again."""
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("applicant")
+    )
+    worker = models.ForeignKey(SocialWorker, on_delete=models.PROTECT, related_name="change_requests")
+    region = models.ForeignKey("accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    reason = models.TextField(_("what to change and why"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    workflow = county_check_workflow(can_reject=True)
+    applicant_field = "applicant"
+
+    objects = ProfileChangeQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta(Reviewable.Meta):
+        verbose_name = _("profile change request")
+        verbose_name_plural = _("profile change requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["worker"], condition=Q(status__in=["draft", "submitted", "returned"]),
+                name="one_open_profile_change_per_worker",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.worker} · {self.created_at:%Y-%m-%d}"

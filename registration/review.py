@@ -16,6 +16,7 @@ from swms.workflow import (
     WorkflowError,
     review_approve,
     review_reject,
+    review_reopen,
     review_return,
     review_submit,
 )
@@ -157,6 +158,25 @@ def profile_decide(*, worker: SocialWorker, actor: User, action: str, comment: s
             title = _("Your profile was returned for changes")
         _notify(worker, title, comment, reverse("registration:profile"))
     return worker
+
+
+def profile_change_decide(*, change, actor: User, action: str, comment: str = ""):
+    """Granting a change request reopens the approved profile for one edit, which is reviewed again."""
+    with transaction.atomic():
+        if action == "approve":
+            change = review_approve(change, actor=actor, comment=comment)
+            worker = SocialWorker.objects.select_for_update().get(pk=change.worker_id)
+            if worker.status == State.APPROVED:
+                review_reopen(worker, actor=actor, comment=change.reason)
+            title = _("Your change request was granted: you may now edit your profile and submit it again")
+        elif action == "reject":
+            change = review_reject(change, actor=actor, comment=comment)
+            title = _("Your change request was not granted")
+        else:
+            change = review_return(change, actor=actor, comment=comment)
+            title = _("Your change request was returned for changes")
+        _notify(change.worker, title, comment, reverse("registration:profile"))
+    return change
 
 
 def correction_decide(

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User, UserKind
 from swms.ids import birth_date_from_ric, validate_ric
 from swms.uploads import CheckedImage
-from swms.workflow import review_submit
+from swms.workflow import State, review_submit
 
 from .eligibility import current_window, worker_eligibility
 from .models import (
@@ -74,6 +74,8 @@ def profile_save(*, worker: SocialWorker, data: dict, photo: CheckedImage | None
     """Save the profile as a draft (incomplete is fine); contact fields are saved here too."""
     _ensure_editable(worker)
     locked = {"id_number", "user", "status"} | ({"name", "birth_date", "gender"} if worker.roster_locked else set())
+    if worker.region_locked:
+        locked |= {"work_region", "employer"}
     for field, value in data.items():
         if field not in locked:
             setattr(worker, field, value)
@@ -346,5 +348,31 @@ def region_change_submit(*, worker: SocialWorker, new_region, new_employer: str,
         request = RegionChangeRequest.objects.create(
             applicant=worker.user, worker=worker, old_region=worker.work_region, new_region=new_region,
             old_employer=worker.employer, new_employer=new_employer.strip(), reason=reason.strip(),
+        )
+        return review_submit(request, actor=worker.user)
+
+
+def profile_change_submit(*, worker: SocialWorker, reason: str):
+    """Ask the county to unlock the approved profile for one edit (信息修改申请); a returned request is
+    corrected and sent again."""
+    from .models import ProfileChangeRequest
+
+    reason = (reason or "").strip()
+    if worker.status != State.APPROVED:
+        raise RegistrationError(_("Only an approved profile needs a change request; edit it directly."))
+    if not reason:
+        raise RegistrationError(_("Please say what you want to change and why."))
+    if worker.work_region_id is None:
+        raise RegistrationError(_("Your profile has no work region, so no county can review the request."))
+    open_request = ProfileChangeRequest.objects.filter(worker=worker, status__in=["submitted", "returned", "draft"]).first()
+    if open_request is not None and not open_request.is_editable:
+        raise RegistrationError(_("A change request is already waiting for the county."))
+    with transaction.atomic():
+        if open_request is not None:
+            open_request.reason, open_request.region = reason, worker.work_region
+            open_request.save(update_fields=["reason", "region"])
+            return review_submit(open_request, actor=worker.user)
+        request = ProfileChangeRequest.objects.create(
+            applicant=worker.user, worker=worker, region=worker.work_region, reason=reason
         )
         return review_submit(request, actor=worker.user)

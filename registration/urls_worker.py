@@ -6,6 +6,7 @@ urlpatterns = [
     path("signup/", v.signup, name="signup"),
     path("profile/", v.profile, name="profile"),
     path("profile/contact/", v.contact, name="contact"),
+    path("profile/change-request/", v.profile_change_new, name="profile-change-new"),
     path("profile/region-change/", v.region_change, name="region-change"),
     path("profile/<int:pk>/photo/", v.profile_photo, name="profile-photo"),
     path("regions/options/", v.region_options, name="region-options"),

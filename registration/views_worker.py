@@ -37,6 +37,7 @@ from .models import (
     Certificate,
     Courseware,
     MaterialKind,
+    ProfileChangeRequest,
     Qualification,
     RegionChangeRequest,
     Registration,
@@ -110,12 +111,30 @@ def profile(request):
                 messages.error(request, getattr(e, "message", str(e)))
             return redirect("registration:profile")
     qualifications = Qualification.objects.filter(id_number=worker.id_number)
+    changes = list(ProfileChangeRequest.objects.owned_by(request.user).filter(worker=worker).order_by("-created_at")[:10])
     return render(request, "registration/worker/profile.html", {
+        "changes": changes,
+        "open_change": next((c for c in changes if c.status in ("draft", "submitted", "returned")), None),
         "worker": worker, "form": form, "contact_form": ContactForm(instance=worker),
         "qualifications": qualifications, "log": review_log_for(worker),
         "cascade": _region_cascade(worker.work_region),
         "missing": [SocialWorker._meta.get_field(f).verbose_name for f in worker.missing_fields()],
     })
+
+
+@require_POST
+@login_required
+@worker_required
+def profile_change_new(request):
+    """信息修改申请: ask the county to unlock the approved profile for one edit."""
+    worker = _worker(request)
+    try:
+        services.profile_change_submit(worker=worker, reason=request.POST.get("reason", ""))
+    except (services.RegistrationError, WorkflowError) as e:
+        messages.error(request, getattr(e, "message", str(e)))
+    else:
+        messages.success(request, _("Your change request was sent to the county."))
+    return redirect("registration:profile")
 
 
 def _region_cascade(region) -> list[dict]:

@@ -41,39 +41,7 @@ def official_workbench_figures(*, user: User) -> dict:
 
 
 def official_review_counts(*, user: User) -> list[dict]:
-    """Items waiting for this official's own action, per review queue (one count query each)."""
-    from registration.models import (
-        CEClaim,
-        Courseware,
-        RegionChangeRequest,
-        RegistrationApplication,
-        ReplacementRequest,
-        RestoreApplication,
-        RosterCorrectionRequest,
-        SocialWorker,
-    )
+    """Items waiting for this official's own action, per registered review queue (two queries each)."""
+    from swms.review_queues import waiting_counts
 
-    queues = [
-        ("applications", RegistrationApplication, "registration:review-queue"),
-        ("profiles", SocialWorker, "registration:profile-queue"),
-        ("corrections", RosterCorrectionRequest, "registration:correction-queue"),
-        ("ce", CEClaim, "registration:ce-queue"),
-        ("courseware", Courseware, "registration:courseware-queue"),
-        ("restores", RestoreApplication, "registration:restore-queue"),
-        ("replacements", ReplacementRequest, "registration:replacement-queue"),
-        ("region_changes", RegionChangeRequest, "registration:region-change-queue"),
-    ]
-    rows = []
-    for key, model, url_name in queues:
-        waiting = model.objects.review_queue(user)
-        oldest = waiting.order_by("submitted_at").values_list("submitted_at", flat=True).first()
-        rows.append(
-            {
-                "key": key,
-                "label": model._meta.verbose_name_plural,
-                "count": waiting.count(),
-                "oldest": oldest,
-                "url_name": url_name,
-            }
-        )
-    return rows
+    return waiting_counts(user)

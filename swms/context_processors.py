@@ -12,7 +12,11 @@ def shell(request):
 
         return Message.objects.filter(user=user).unread().count() if signed_in else 0
 
+    from swms.review_queues import all_queues
+
     return {
+        # Every registered review queue, for the officials' navigation.
+        "review_queues": all_queues() if signed_in and (user.is_official or user.is_superuser) else (),
         "SITE_NAME": settings.SWMS_SITE_NAME,
         "shell_user": user if signed_in else None,
         # Lazy: counted only when a template shows it (the top bar), one indexed query.

@@ -1,6 +1,7 @@
 """Form helpers shared by every app."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class BootstrapFormMixin:
@@ -23,3 +24,10 @@ class BootstrapFormMixin:
                 existing = w.attrs.get("class", "")
                 if css not in existing.split():
                     w.attrs["class"] = f"{existing} {css}".strip()
+
+
+class DecisionForm(BootstrapFormMixin, forms.Form):
+    """A reviewer's decision on any reviewable: the action and the comment (required for some)."""
+
+    action = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject"), ("return", "return")])
+    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))

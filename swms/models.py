@@ -23,6 +23,9 @@ class Action(models.TextChoices):
     APPROVE = "approve", _("Approve")
     REJECT = "reject", _("Reject")
     RETURN = "return", _("Return for changes")
+    # The review authority hands a decided item back for one more round (e.g. an approved profile
+    # after its change request was granted); taken by a service, never offered as a button.
+    REOPEN = "reopen", _("Unlock for changes")
 
 
 class Step(models.TextChoices):

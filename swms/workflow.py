@@ -64,6 +64,7 @@ __all__ = [
     "review_chain",
     "review_log_for",
     "review_reject",
+    "review_reopen",
     "review_return",
     "review_submit",
     "review_withdraw",
@@ -176,6 +177,7 @@ class Workflow:
         applicant_actions: Iterable[str] = (Action.SUBMIT, Action.WITHDRAW),
         comment_required: Iterable[str] = (Action.REJECT, Action.RETURN),
         editable_states: Iterable[str] = (State.DRAFT, State.RETURNED, State.REJECTED),
+        authority_actions: Iterable[str] = (),
     ):
         # {state: {action: target_state | {step: target_state}}}; a move not listed is not allowed.
         self.transitions = {state: dict(moves) for state, moves in transitions.items()}
@@ -188,6 +190,9 @@ class Workflow:
         self.applicant_actions = frozenset(applicant_actions)
         self.comment_required = frozenset(comment_required)
         self.editable_states = frozenset(editable_states)
+        # Actions on a decided item, taken by the final authority of the item's region as it is now
+        # (the chain is computed afresh, so a worker who moved is handled by the new county).
+        self.authority_actions = frozenset(authority_actions)
         self._validate()
 
     def _validate(self):
@@ -199,6 +204,9 @@ class Workflow:
                 if isinstance(target, Mapping):
                     if action in self.applicant_actions or not set(target) <= set(_REVIEW_STEPS):
                         raise ValueError(f"Bad per-step target for {action!r} in state {state!r}")
+                elif action in self.authority_actions:
+                    if state in self.waiting:
+                        raise ValueError(f"Authority action {action!r} from {state!r}, which waits for a reviewer")
                 elif action not in self.applicant_actions and state not in self.waiting:
                     raise ValueError(f"Reviewer action {action!r} from {state!r}, which waits for nobody")
         for state, steps in self.waiting.items():
@@ -233,6 +241,8 @@ class Workflow:
             raise TransitionNotAllowed(_not_allowed_message(obj, action))
         if action in self.applicant_actions:
             step = Step.APPLICANT
+        elif action in self.authority_actions:
+            step = Step.FINAL
         else:
             step = self.pending_step(obj)
         target = self.transitions[obj.status][action]
@@ -378,6 +388,19 @@ class Reviewable(models.Model):
                 return None
         return obj
 
+    # What a review queue row shows: override where the item has no `worker`.
+    @property
+    def queue_title(self) -> str:
+        worker = getattr(self, "worker", None)
+        return worker.name if worker is not None else str(self)
+
+    @property
+    def queue_details(self) -> str:
+        from swms.pii import mask_id_number
+
+        worker = getattr(self, "worker", None)
+        return mask_id_number(worker.id_number) if worker is not None else ""
+
     def get_applicant(self) -> User | None:
         return getattr(self, self.applicant_field)
 
@@ -407,6 +430,8 @@ class Reviewable(models.Model):
         """Actions `user` could take now (for showing buttons; `transition` checks again under lock)."""
         actions = []
         for action in self.workflow.transitions.get(self.status, {}):
+            if action in self.workflow.authority_actions:
+                continue  # consequences of another decision, not buttons
             try:
                 step, _target = self.workflow.target(self, action)
                 _check_actor(self, step, user)
@@ -437,6 +462,14 @@ def _check_actor(obj: Reviewable, step: str, actor: User) -> None:
         )
 
 
+def _store_chain(obj: Reviewable, workflow: Workflow) -> None:
+    region = obj.get_review_region()
+    if region is None:
+        raise NoReviewAuthority(gettext("The item has no region, so nobody can review it."))
+    chain = workflow.chain(region)
+    obj.initial_region, obj.final_region = chain.initial, chain.final
+
+
 def transition(obj: Reviewable, action: str, *, actor: User, comment: str = "") -> Reviewable:
     """Take one review action on `obj` under a row lock, log it, and return the updated row."""
     comment = (comment or "").strip()
@@ -451,19 +484,19 @@ def transition(obj: Reviewable, action: str, *, actor: User, comment: str = "") 
                 gettext("This item has been changed by someone else meanwhile; please reload it.")
             )
         from_state = locked.status
+        fields = ["status"]
+        if action in workflow.authority_actions:
+            # Who holds authority now, not when the item was last submitted.
+            _store_chain(locked, workflow)
+            fields += ["initial_region", "final_region"]
         step, to_state = workflow.target(locked, action)
         _check_actor(locked, step, actor)
         if action in workflow.comment_required and not comment:
             raise CommentRequired()
 
         now = timezone.now()
-        fields = ["status"]
         if action == Action.SUBMIT:
-            region = locked.get_review_region()
-            if region is None:
-                raise NoReviewAuthority(gettext("The item has no region, so nobody can review it."))
-            chain = workflow.chain(region)
-            locked.initial_region, locked.final_region = chain.initial, chain.final
+            _store_chain(locked, workflow)
             locked.submitted_by, locked.submitted_at, locked.decided_at = actor, now, None
             fields += ["initial_region", "final_region", "submitted_by", "submitted_at", "decided_at"]
         elif step != Step.APPLICANT and to_state not in workflow.waiting:
@@ -514,3 +547,8 @@ def review_reject(obj: Reviewable, *, actor: User, comment: str) -> Reviewable:
 def review_return(obj: Reviewable, *, actor: User, comment: str) -> Reviewable:
     """Hand the item back to the applicant for changes; a reason is required."""
     return transition(obj, Action.RETURN, actor=actor, comment=comment)
+
+
+def review_reopen(obj: Reviewable, *, actor: User, comment: str = "") -> Reviewable:
+    """Hand a decided item back to its applicant for one more round (an authority action)."""
+    return transition(obj, Action.REOPEN, actor=actor, comment=comment)

@@ -120,6 +120,10 @@ MATRIX = {
     "registration:region-change-review": ("get", "region_change", _review_rule(200)),
     "registration:region-change-decide": ("post", "region_change", _review_rule(302)),
     "registration:replacement-new": ("post", "valid_registration", WORKER_ONLY_POST),
+    "registration:profile-change-new": ("post", None, WORKER_ONLY_POST),
+    "registration:profile-change-queue": ("get", None, OFFICIALS_ONLY),
+    "registration:profile-change-review": ("get", "profile_change", _review_rule(200)),
+    "registration:profile-change-decide": ("post", "profile_change", _review_rule(302)),
     "registration:replacement-queue": ("get", None, OFFICIALS_ONLY),
     "registration:replacement-review": ("get", "replacement", _review_rule(200)),
     "registration:replacement-decide": ("post", "replacement", _review_rule(302)),
@@ -251,6 +255,10 @@ def registration_objects(regions, province_official, settings, tmp_path):
     second = Certificate(registration=valid_registration, issued_by="广州市民政局", sha256="0")
     second.file.save("c2.pdf", ContentFile(b"%PDF-1.4 matrix"))
     replacement = replacement_submit(worker=worker, registration=valid_registration, reason="lost")
+    from registration.models import ProfileChangeRequest
+
+    profile_change = review_submit(ProfileChangeRequest.objects.create(
+        applicant=worker.user, worker=worker, region=worker.work_region, reason="婚姻状况变更"), actor=worker.user)
     from registration.services import region_change_submit
 
     region_change = region_change_submit(worker=worker, new_region=regions["北京街道"], new_employer="新单位",
@@ -258,7 +266,8 @@ def registration_objects(regions, province_official, settings, tmp_path):
     return {"worker": worker, "application": application, "material": material, "correction": correction,
             "window": window, "message": message, "certificate": certificate, "ce_claim": ce_claim,
             "courseware": courseware, "registration": registration, "restore": restore,
-            "valid_registration": valid_registration, "replacement": replacement, "region_change": region_change}
+            "valid_registration": valid_registration, "replacement": replacement, "region_change": region_change,
+            "profile_change": profile_change}
 
 
 @pytest.fixture
