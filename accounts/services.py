@@ -67,7 +67,7 @@ def generate_initial_password(length: int = 12) -> str:
             return pw
 
 
-def _sessions_end_for(user: User, keep_session_key: str | None = None) -> int:
+def sessions_end_for(user: User, keep_session_key: str | None = None) -> int:
     """End every server-side session of `user` (S3). Returns how many were ended."""
     store = import_module(settings.SESSION_ENGINE).SessionStore
     rows = UserSession.objects.filter(user=user)
@@ -136,7 +136,7 @@ def user_deactivate(*, actor: User, target: User, request=None) -> User:
         security_event_record(
             kind=SecurityEvent.Kind.ACCOUNT_DEACTIVATED, request=request, actor=actor, target=target
         )
-    _sessions_end_for(target)
+    sessions_end_for(target)
     return target
 
 
@@ -169,7 +169,7 @@ def user_password_reset(*, actor: User, target: User, request=None) -> str:
             kind=SecurityEvent.Kind.PASSWORD_RESET, request=request, actor=actor, target=target,
             detail="by administrator",
         )
-    _sessions_end_for(target)
+    sessions_end_for(target)
     return password
 
 
@@ -190,11 +190,11 @@ def password_change(*, user: User, new_password: str, request=None) -> None:
         # while ending the others, then move it to the new key so it stays tracked (S3).
         old_key = request.session.session_key
         update_session_auth_hash(request, user)
-        _sessions_end_for(user, keep_session_key=old_key)
+        sessions_end_for(user, keep_session_key=old_key)
         UserSession.objects.filter(session_key=old_key).delete()
         UserSession.objects.update_or_create(session_key=request.session.session_key, defaults={"user": user})
     else:
-        _sessions_end_for(user)
+        sessions_end_for(user)
 
 
 def password_reset_completed(*, user: User, request=None) -> None:
@@ -205,7 +205,7 @@ def password_reset_completed(*, user: User, request=None) -> None:
     security_event_record(
         kind=SecurityEvent.Kind.PASSWORD_RESET, request=request, actor=user, target=user, detail="by email link"
     )
-    _sessions_end_for(user)
+    sessions_end_for(user)
 
 
 def official_username_for(region: Region) -> str:

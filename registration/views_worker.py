@@ -173,7 +173,9 @@ def region_options(request):
     parent = request.GET.get("parent") or request.GET.get(request.GET.get("field", ""), "")
     children = Region.objects.none()
     if parent.isdigit():
-        children = Region.objects.filter(parent_id=int(parent)).exclude(level=RegionLevel.VILLAGE).order_by("code")
+        children = Region.objects.filter(parent_id=int(parent)).order_by("code")
+        if request.GET.get("villages") != "1":
+            children = children.exclude(level=RegionLevel.VILLAGE)
     return render(request, "registration/worker/region_options.html", {"children": children})
 
 

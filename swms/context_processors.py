@@ -14,10 +14,23 @@ def shell(request):
 
     from swms.review_queues import all_queues
 
+    def station_choices():
+        from stations.current import stations_for
+
+        return list(stations_for(user)) if signed_in and user.kind == "organization" else []
+
+    def current_station():
+        from stations.current import current_station as pick
+
+        return pick(request) if signed_in and user.kind in ("station", "organization") else None
+
     return {
         # Every registered review queue, for the officials' navigation.
         "review_queues": all_queues() if signed_in and (user.is_official or user.is_superuser) else (),
         "SITE_NAME": settings.SWMS_SITE_NAME,
+        # The top-bar station switcher of an organization operating stations (manual 2.2).
+        "station_choices": SimpleLazyObject(station_choices),
+        "current_station": SimpleLazyObject(current_station),
         "shell_user": user if signed_in else None,
         # Lazy: counted only when a template shows it (the top bar), one indexed query.
         "unread_messages": SimpleLazyObject(unread),

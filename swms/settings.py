@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registration.tasks.freeze_overdue_registrations",
         "schedule": crontab(minute=0, hour=3, day_of_month=1),
     },
+    # Operators past their validity lose access to their stations (and new periods start) daily.
+    "sync-station-operators": {
+        "task": "stations.tasks.sync_operator_permissions",
+        "schedule": crontab(minute=10, hour=0),
+    },
 }
 
 # --- Security headers -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("registration/", include("registration.urls")),
     path("inbox/", include("notices.urls")),
+    path("stations/", include("stations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("verify/<str:token>/", verify, name="verify"),
     path("captcha/", include("captcha.urls")),

@@ -53,6 +53,7 @@ NON_OFFICIALS_403 = {"social_worker": 403, "organization": 403, "station": 403}
 WORKER_ONLY = {"anonymous": 302, "social_worker": 200, **dict.fromkeys(ROLES[2:], 403)}  # superuser too
 WORKER_ONLY_POST = {"anonymous": 302, "social_worker": 302, **dict.fromkeys(ROLES[2:], 403)}
 SIGNED_IN_200 = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 200)}
+STATION_SIDE = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "station": 200, "organization": 302}
 
 
 def _file_rule():
@@ -162,6 +163,22 @@ MATRIX = {
     "registration:window-edit": (
         "get", "window", {**OFFICIALS_ONLY, "county": 302, "city": 302, "outsider": 302},
     ),
+    # --- stations: officials' pages about the 洪桥街道 station, and the station's own pages
+    "stations:list": ("get", None, OFFICIALS_ONLY),
+    "stations:create": ("get", None, OFFICIALS_ONLY),
+    "stations:detail": ("get", "station", _object_rule(200)),
+    "stations:edit": ("get", "station", _object_rule(200)),
+    "stations:delete": ("get", "station", _object_rule(200)),
+    # Success shows the new password once (200).
+    "stations:password": ("post", "station", _object_rule(200)),
+    "stations:worker-overview": ("get", None, OFFICIALS_ONLY),
+    # The organization account of the matrix operates no station: it is told so and sent home (302).
+    "stations:mine": ("get", None, STATION_SIDE),
+    "stations:workers": ("get", None, STATION_SIDE),
+    "stations:worker-add": ("get", None, STATION_SIDE),
+    "stations:worker-edit": ("get", "station_worker", STATION_SIDE),
+    "stations:worker-leave": ("post", "station_worker", {**STATION_SIDE, "station": 302}),
+    "stations:switch": ("post", None, {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "organization": 404}),
     # --- inbox
     "notices:inbox": ("get", None, SIGNED_IN_200),
     "notices:message": ("get", "message", {"anonymous": 302, "social_worker": 200, **dict.fromkeys(ROLES[2:], 404)}),
@@ -271,6 +288,20 @@ def registration_objects(regions, province_official, settings, tmp_path):
 
 
 @pytest.fixture
+def station_objects(regions, alice, station_user):
+    """The 洪桥街道 station, run by the matrix's station account, with one manual worker."""
+    from stations.models import Station, StationWorker
+    from tests.factories import make_id_number
+
+    station = Station.objects.create(code="440104001000001", name="洪桥街道社工站", tier="station",
+                                     region=regions["洪桥街道"], address="洪桥街1号", contact_person="陈",
+                                     contact_phone="020-1", account=station_user, created_by=alice)
+    worker = StationWorker.objects.create(station=station, source="manual", name="王", gender="male",
+                                          id_number=make_id_number())
+    return {"station": station, "station_worker": worker}
+
+
+@pytest.fixture
 def role_users(regions, alice, charlie, city_official, province_official, registration_objects, organization_user,
                station_user, superuser):
     return {
@@ -288,10 +319,10 @@ def role_users(regions, alice, charlie, city_official, province_official, regist
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("url_name", sorted(MATRIX))
-def test_permission_matrix(client, regions, role_users, registration_objects, role, url_name):
+def test_permission_matrix(client, regions, role_users, registration_objects, station_objects, role, url_name):
     method, kwargs_name, expected = MATRIX[url_name]
     target = make_user("hq_town_official", "official", regions["洪桥街道"])
-    objects = registration_objects
+    objects = {**registration_objects, **station_objects}
     kwargs = {
         None: {},
         "town_official": {"pk": target.pk},
@@ -314,12 +345,13 @@ def test_permission_matrix(client, regions, role_users, registration_objects, ro
 @pytest.mark.parametrize(
     "url_name", [name for name, (method, _, _) in MATRIX.items() if method == "post" and name != "set_language"]
 )
-def test_mutating_views_refuse_get(client, regions, alice, registration_objects, url_name):
+def test_mutating_views_refuse_get(client, regions, alice, registration_objects, station_objects, url_name):
     """No state change through GET (I4)."""
     target = make_user("hq_town_official", "official", regions["洪桥街道"])
     kwargs_name = MATRIX[url_name][1]
+    objects = {**registration_objects, **station_objects}
     kwargs = {"pk": target.pk} if kwargs_name == "town_official" else (
-        {"pk": registration_objects[kwargs_name].pk} if kwargs_name else {}
+        {"pk": objects[kwargs_name].pk} if kwargs_name else {}
     )
     client.force_login(alice)
     response = client.get(reverse(url_name, kwargs=kwargs))

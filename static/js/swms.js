@@ -40,6 +40,28 @@ document.addEventListener("change", function (event) {
   });
   var chosen = "";
   box.querySelectorAll("select.cascade").forEach(function (s) { if (s.value) { chosen = s.value; } });
-  var hidden = box.parentElement.querySelector("input[name='work_region']");
+  var target = box.getAttribute("data-target") || "work_region";
+  var hidden = box.parentElement.querySelector("input[name='" + target + "']");
   if (hidden) { hidden.value = chosen; }
+});
+
+// Selects marked data-autosubmit submit their form on change (the station switcher).
+document.addEventListener("change", function (event) {
+  var select = event.target.closest("select[data-autosubmit]");
+  if (select && select.form) { select.form.submit(); }
+});
+
+// Formsets: "add a row" clones the <template data-empty-row="prefix"> with the next index.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-add-row]");
+  if (!button) { return; }
+  var prefix = button.getAttribute("data-add-row");
+  var template = document.querySelector("template[data-empty-row='" + prefix + "']");
+  var rows = document.querySelector("[data-rows='" + prefix + "']");
+  var total = document.querySelector("input[name='" + prefix + "-TOTAL_FORMS']");
+  if (!template || !rows || !total) { return; }
+  var index = parseInt(total.value, 10);
+  var html = template.innerHTML.replace(/__prefix__/g, String(index));
+  rows.insertAdjacentHTML("beforeend", html);
+  total.value = String(index + 1);
 });

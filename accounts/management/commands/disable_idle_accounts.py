@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import SecurityEvent, User
-from accounts.services import _sessions_end_for, security_event_record
+from accounts.services import security_event_record, sessions_end_for
 
 
 class Command(BaseCommand):
@@ -63,7 +63,7 @@ class Command(BaseCommand):
                     kind=SecurityEvent.Kind.ACCOUNT_DEACTIVATED, target=user, detail="idle", success=True
                 )
             if not dry_run:
-                _sessions_end_for(user)
+                sessions_end_for(user)
             count += 1
         verb = "Would deactivate" if dry_run else "Deactivated"
         self.stdout.write(f"{verb} {count} idle account(s) (no use for more than {days} days).")

@@ -1,0 +1,409 @@
+"""Station pages: officials manage stations of their subtree; station accounts and operating
+organizations keep their station's workers. State changes go through stations.services."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Region
+from accounts.views import region_tree_root_for
+from registration.models import Organization
+from swms.decorators import official_required
+from swms.domains import ServiceDomain
+from swms.exports import xlsx_response
+from swms.ids import normalize_ric
+from swms.pii import mask_id_number
+from swms.scoping import get_visible_or_404
+
+from . import services
+from .current import SESSION_KEY, station_required, stations_for
+from .forms import (
+    DeleteForm,
+    FundingFormSet,
+    LeaveForm,
+    ManualWorkerForm,
+    OperatorFormSet,
+    PasswordSetForm,
+    StationForm,
+    SyncedWorkerForm,
+    WorkerLookupForm,
+)
+from .models import Station, StationOperator, StationWorker
+
+# --- Officials: stations -------------------------------------------------------------------------
+
+
+def _station_rows(request):
+    """The scoped, filtered station list of the page and of its export."""
+    user = request.user
+    qs = Station.objects.visible_to(user).active()
+    region = None
+    if request.GET.get("region"):
+        region = get_visible_or_404(Region, user, pk=request.GET["region"])
+        qs = qs.within(region)
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(code__startswith=q))
+    if request.GET.get("tier"):
+        qs = qs.filter(tier=request.GET["tier"])
+    today = timezone.localdate()
+    qs = qs.select_related("region", "account").annotate(
+        worker_count=Count("workers", filter=Q(workers__left_on__isnull=True))
+    ).prefetch_related(
+        Prefetch("operators", queryset=StationOperator.objects.current(today).select_related("organization"),
+                 to_attr="current_operators")
+    ).order_by("code")
+    return qs, region, q
+
+
+@login_required
+@official_required
+def station_list(request):
+    qs, region, q = _station_rows(request)
+    if request.GET.get("export") == "xlsx":
+        return _station_export(qs)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(request, "stations/list.html", {
+        "page": page, "region": region, "q": q, "tier": request.GET.get("tier", ""),
+        "tiers": Station._meta.get_field("tier").choices,
+        "tree_roots": region_tree_root_for(request.user), "list_url": "stations:list",
+        "query": request.GET.urlencode(),
+    })
+
+
+def _station_export(qs):
+    headers = [_("station code"), _("station name"), _("tier"), _("region"), _("address"), _("contact person"),
+               _("contact phone"), _("founding date"), _("floor area (m²)"), _("workers"), _("operators")]
+
+    def rows():
+        for s in qs.iterator(chunk_size=500):
+            yield [s.code, s.name, s.get_tier_display(), s.region.name, s.address, s.contact_person, s.contact_phone,
+                   s.founded_on, s.floor_area, s.worker_count,
+                   "、".join(o.organization.name for o in s.current_operators)]
+
+    return xlsx_response(f"stations-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(), sheet_title=_("Stations"))
+
+
+def _organizations_for(region):
+    """Approved organizations of the province around `region` (the operator choices)."""
+    province = region.ancestor_at("province") if region else None
+    qs = Organization.objects.approved()
+    return qs.within(province) if province else qs
+
+
+def _station_form_context(request, station, form, funding, operators):
+    return {"station": station, "form": form, "funding": funding, "operators": operators,
+            "cascade": _cascade(request.user, station.region if station else None)}
+
+
+def _cascade(user, selected):
+    """Selects from the official's own region down to villages, pre-filled along `selected`."""
+    root = user.region if user.is_official else None
+    path = list(selected.get_ancestors(include_self=True)) if selected else []
+    if root is not None:
+        path = [r for r in path if r.level != root.level and root.contains(r)]
+        first = [root]
+    else:
+        first = list(Region.objects.root_nodes())
+    levels = [{"depth": 0, "options": first, "selected": root or (path[0] if path else None)}]
+    parent = levels[0]["selected"]
+    if root is None and path:
+        path = path[1:]
+    for depth in range(1, 5):
+        options = Region.objects.filter(parent=parent).order_by("code") if parent else []
+        chosen = path[depth - 1] if depth - 1 < len(path) else None
+        levels.append({"depth": depth, "options": options, "selected": chosen})
+        parent = chosen
+        if parent is None and depth >= 1 and not options:
+            break
+    return levels
+
+
+def _formsets(request, station, region):
+    prefix_f, prefix_o = "funding", "operators"
+    organizations = _organizations_for(region or (request.user.region if request.user.is_official else None))
+    if request.method == "POST":
+        funding = FundingFormSet(request.POST, prefix=prefix_f)
+        operators = OperatorFormSet(request.POST, prefix=prefix_o, form_kwargs={"organizations": organizations})
+    else:
+        funding = FundingFormSet(prefix=prefix_f, initial=[
+            {"year": f.year, "amount": f.amount, "source": f.source} for f in station.funding.all()
+        ] if station else [])
+        operators = OperatorFormSet(prefix=prefix_o, form_kwargs={"organizations": organizations}, initial=[
+            {"id": o.pk, "organization": o.organization_id, "status": o.status, "valid_from": o.valid_from,
+             "valid_to": o.valid_to} for o in station.operators.all()
+        ] if station else [])
+    return funding, operators
+
+
+def _rows(formset):
+    return [f.cleaned_data for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+
+
+@login_required
+@official_required
+def station_edit(request, pk=None):
+    station = get_visible_or_404(Station.objects.active(), request.user, pk=pk) if pk else None
+    form = StationForm(request.POST or None, instance=station, user=request.user)
+    region = station.region if station else None
+    if request.method == "POST" and form.is_valid():
+        region = form.cleaned_data["region"]
+    funding, operators = _formsets(request, station, region)
+    if request.method == "POST" and form.is_valid() and funding.is_valid() and operators.is_valid():
+        data = {f: form.cleaned_data[f] for f in StationForm.Meta.fields}
+        try:
+            if station is None:
+                station, password = services.station_create(
+                    actor=request.user, data=data, funding=_rows(funding), operators=_rows(operators),
+                )
+                return render(request, "stations/created.html", {"station": station, "password": password})
+            services.station_update(actor=request.user, station=station, data=data, funding=_rows(funding),
+                                    operators=_rows(operators))
+        except services.StationError as e:
+            form.add_error(None, e.message)
+        except ValidationError as e:
+            form.add_error(None, e)
+        except PermissionDenied as e:
+            form.add_error(None, str(e))
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("stations:detail", pk=station.pk)
+    return render(request, "stations/form.html", _station_form_context(request, station, form, funding, operators))
+
+
+def _station_detail_context(station):
+    workers = list(station.workers.select_related("social_worker").order_by("left_on", "-is_head", "name"))
+    current = [w for w in workers if w.left_on is None]
+    return {
+        "station": station,
+        "workers": workers,
+        "current_workers": current,
+        "warnings": services.staffing_warnings(station, current),
+        "funding": station.funding.all(),
+        "operators": station.operators.select_related("organization"),
+        "domain_labels": [ServiceDomain(d).label for d in station.service_domains if d in ServiceDomain.values],
+    }
+
+
+@login_required
+@official_required
+def station_detail(request, pk):
+    station = get_visible_or_404(Station.objects.select_related("region", "account", "deleted_by"), request.user, pk=pk)
+    context = _station_detail_context(station)
+    context.update({
+        "password_form": PasswordSetForm(),
+        "history": station.history.select_related("history_user").order_by("-history_date")[:20],
+    })
+    return render(request, "stations/detail.html", context)
+
+
+@login_required
+@official_required
+def station_delete(request, pk):
+    station = get_visible_or_404(Station.objects.active(), request.user, pk=pk)
+    form = DeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.station_delete(actor=request.user, station=station, reason=form.cleaned_data["reason"])
+        except services.StationError as e:
+            form.add_error(None, e.message)
+        else:
+            messages.success(request, _("The station was deleted. Its records are kept."))
+            return redirect("stations:list")
+    return render(request, "stations/delete.html", {
+        "station": station, "form": form,
+        "worker_count": station.workers.current().count(),
+        "operator_count": station.operators.current().count(),
+    })
+
+
+@require_POST
+@login_required
+@official_required
+def station_password(request, pk):
+    station = get_visible_or_404(Station.objects.active().select_related("account"), request.user, pk=pk)
+    form = PasswordSetForm(request.POST)
+    if form.is_valid():
+        try:
+            password = services.station_password_set(
+                actor=request.user, station=station, password=form.cleaned_data["password"], request=request
+            )
+        except ValidationError as e:
+            messages.error(request, " ".join(e.messages))
+        except services.StationError as e:
+            messages.error(request, e.message)
+        else:
+            station.refresh_from_db()
+            return render(request, "stations/created.html", {"station": station, "password": password, "reset": True})
+    return redirect("stations:detail", pk=station.pk)
+
+
+# --- Officials: station workers of the subtree -----------------------------------------------------
+
+
+@login_required
+@official_required
+def worker_overview(request):
+    """社工人员 of every station in the subtree (manual 2.4): region tree, name or ID number, station."""
+    user = request.user
+    qs = StationWorker.objects.visible_to(user).filter(station__deleted_at__isnull=True)
+    region = None
+    if request.GET.get("region"):
+        region = get_visible_or_404(Region, user, pk=request.GET["region"])
+        qs = qs.within(region)
+    q = request.GET.get("q", "").strip()
+    if q:
+        ric = normalize_ric(q)
+        qs = qs.filter(id_number=ric) if len(ric) == 18 else qs.filter(name__icontains=q)
+    station_q = request.GET.get("station", "").strip()
+    if station_q:
+        qs = qs.filter(Q(station__name__icontains=station_q) | Q(station__code__startswith=station_q))
+    if request.GET.get("status") != "all":
+        qs = qs.current()
+    qs = qs.select_related("station", "station__region").order_by("station__code", "left_on", "-is_head", "name")
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(request, "stations/worker_overview.html", {
+        "page": page, "region": region, "q": q, "station_q": station_q, "status": request.GET.get("status", ""),
+        "tree_roots": region_tree_root_for(user), "list_url": "stations:worker-overview",
+    })
+
+
+# --- Station side --------------------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def station_switch(request):
+    """The top-bar switcher of an organization operating several stations (manual 2.2)."""
+    if request.user.kind != "organization":
+        raise PermissionDenied
+    station = get_visible_or_404(stations_for(request.user), request.user, pk=request.POST.get("station") or 0)
+    request.session[SESSION_KEY] = station.pk
+    messages.success(request, _("You are now working in %(station)s.") % {"station": station.name})
+    return redirect(request.POST.get("next") if _safe_next(request) else "stations:workers")
+
+
+def _safe_next(request) -> bool:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    nxt = request.POST.get("next", "")
+    return bool(nxt) and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                                         require_https=request.is_secure())
+
+
+@login_required
+@station_required
+def my_station(request):
+    station = request.station
+    return render(request, "stations/my_station.html", _station_detail_context(station))
+
+
+@login_required
+@station_required
+def workers(request):
+    station = request.station
+    show = request.GET.get("show", "current")
+    qs = station.workers.select_related("social_worker")
+    if show != "all":
+        qs = qs.current()
+    page = Paginator(qs.order_by("left_on", "-is_head", "name"), 25).get_page(request.GET.get("page"))
+    return render(request, "stations/workers.html", {
+        "station": station, "page": page, "show": show,
+        "warnings": services.staffing_warnings(station),
+    })
+
+
+@login_required
+@station_required
+def worker_add(request):
+    """Add a worker from the registry (ID number → the registered worker, synced) or by hand."""
+    station = request.station
+    lookup = WorkerLookupForm(request.GET if "id_number" in request.GET else None)
+    found = None
+    synced_form = None
+    if lookup.is_bound and lookup.is_valid():
+        found = services.registered_worker_find(lookup.cleaned_data["id_number"])
+        if found is not None:
+            synced_form = SyncedWorkerForm(initial={"social_worker": found.pk, "joined_on": timezone.localdate()})
+    manual = ManualWorkerForm(request.POST if request.POST.get("mode") == "manual" else None,
+                              initial={"joined_on": timezone.localdate()})
+    if request.method == "POST":
+        try:
+            if request.POST.get("mode") == "synced":
+                synced_form = SyncedWorkerForm(request.POST)
+                if synced_form.is_valid():
+                    from registration.models import SocialWorker
+
+                    social_worker = SocialWorker.objects.filter(pk=synced_form.cleaned_data["social_worker"]).first()
+                    if social_worker is None:
+                        raise services.StationError(_("The social worker was not found."))
+                    services.station_worker_add_synced(
+                        station=station, social_worker=social_worker, is_head=synced_form.cleaned_data["is_head"],
+                        joined_on=synced_form.cleaned_data["joined_on"], actor=request.user,
+                    )
+                    messages.success(request, _("%(name)s was added from the registry.") % {"name": social_worker.name})
+                    return redirect("stations:workers")
+            elif manual.is_valid():
+                data = {f: manual.cleaned_data[f] for f in ManualWorkerForm.Meta.fields}
+                worker = services.station_worker_add_manual(station=station, data=data, actor=request.user)
+                messages.success(request, _("%(name)s was added.") % {"name": worker.name})
+                return redirect("stations:workers")
+        except services.StationError as e:
+            messages.error(request, e.message)
+    return render(request, "stations/worker_add.html", {
+        "station": station, "lookup": lookup, "found": found, "synced_form": synced_form, "manual": manual,
+        "found_masked": mask_id_number(found.id_number) if found else "",
+    })
+
+
+def _station_worker(request, pk) -> StationWorker:
+    return get_visible_or_404(StationWorker.objects.filter(station=request.station), request.user, pk=pk)
+
+
+@login_required
+@station_required
+def worker_edit(request, pk):
+    worker = _station_worker(request, pk)
+    form = ManualWorkerForm(request.POST or None, instance=worker)
+    if worker.left_on is not None:
+        messages.info(request, _("This worker has left; the record is archived and read-only."))
+    elif request.method == "POST" and form.is_valid():
+        data = {f: form.cleaned_data[f] for f in ManualWorkerForm.Meta.fields if not form.fields[f].disabled}
+        try:
+            services.station_worker_update(worker=StationWorker.objects.get(pk=worker.pk), data=data,
+                                           actor=request.user)
+        except services.StationError as e:
+            form.add_error(None, e.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("stations:workers")
+    return render(request, "stations/worker_edit.html", {
+        "worker": worker, "form": form, "leave_form": LeaveForm(initial={"left_on": timezone.localdate()}),
+        "history": worker.history.select_related("history_user").order_by("-history_date")[:10],
+    })
+
+
+@require_POST
+@login_required
+@station_required
+def worker_leave(request, pk):
+    worker = _station_worker(request, pk)
+    form = LeaveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.station_worker_leave(worker=worker, left_on=form.cleaned_data["left_on"],
+                                          reason=form.cleaned_data["reason"], actor=request.user)
+        except services.StationError as e:
+            messages.error(request, e.message)
+            return redirect("stations:worker-edit", pk=pk)
+        messages.success(request, _("%(name)s was archived as left.") % {"name": worker.name})
+    else:
+        messages.error(request, _("Give the leaving date."))
+        return redirect("stations:worker-edit", pk=pk)
+    return redirect("stations:workers")
