@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from swms.pii import mask_id_number
@@ -28,7 +29,8 @@ from swms.workflow import (
 
 class QualificationLevel(models.TextChoices):
     ASSISTANT = "assistant", _("Assistant social worker")  # 助理社会工作师
-    INTERMEDIATE = "intermediate", _("Social worker")  # 社会工作师
+    # "Social worker" alone is also the account type (社会工作者); the level is 社会工作师.
+    INTERMEDIATE = "intermediate", pgettext_lazy("qualification level", "Social worker")  # 社会工作师
     SENIOR = "senior", _("Senior social worker")  # 高级社会工作师
 
 

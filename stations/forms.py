@@ -44,8 +44,8 @@ class OperatorForm(BootstrapFormMixin, forms.Form):
     organization = forms.ModelChoiceField(label=_("organization"), queryset=Organization.objects.none())
     status = forms.ChoiceField(label=_("status"), choices=StationOperator.Status.choices,
                                initial=StationOperator.Status.ACTIVE)
-    valid_from = forms.DateField(label=_("valid from"), widget=forms.DateInput(attrs={"type": "date"}))
-    valid_to = forms.DateField(label=_("valid to"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_from = forms.DateField(label=_("valid from"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    valid_to = forms.DateField(label=_("valid to"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args, organizations=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -115,9 +115,9 @@ class ManualWorkerForm(BootstrapFormMixin, forms.ModelForm):
 class SyncedWorkerForm(BootstrapFormMixin, forms.Form):
     social_worker = forms.IntegerField(widget=forms.HiddenInput)
     is_head = forms.BooleanField(label=_("station head"), required=False)
-    joined_on = forms.DateField(label=_("joined on"), widget=forms.DateInput(attrs={"type": "date"}))
+    joined_on = forms.DateField(label=_("joined on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
 
 class LeaveForm(BootstrapFormMixin, forms.Form):
-    left_on = forms.DateField(label=_("left on"), widget=forms.DateInput(attrs={"type": "date"}))
+    left_on = forms.DateField(label=_("left on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     reason = forms.CharField(label=_("reason for leaving"), max_length=200, required=False)

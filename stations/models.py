@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from registration.models import QualificationLevel
 from swms.scoping import ScopedQuerySet
 
 
@@ -173,9 +174,11 @@ class StationOperator(models.Model):
 
 
 class WorkerLevel(models.TextChoices):
-    ASSISTANT = "assistant", _("Assistant social worker")
-    INTERMEDIATE = "intermediate", _("Social worker")
-    SENIOR = "senior", _("Senior social worker")
+    """The qualification levels of the registry, plus none (a manually entered worker may hold none)."""
+
+    ASSISTANT = QualificationLevel.ASSISTANT.value, QualificationLevel.ASSISTANT.label
+    INTERMEDIATE = QualificationLevel.INTERMEDIATE.value, QualificationLevel.INTERMEDIATE.label
+    SENIOR = QualificationLevel.SENIOR.value, QualificationLevel.SENIOR.label
     NONE = "none", _("None")
 
 

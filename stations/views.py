@@ -324,19 +324,20 @@ def workers(request):
 def worker_add(request):
     """Add a worker from the registry (ID number → the registered worker, synced) or by hand."""
     station = request.station
-    lookup = WorkerLookupForm(request.GET if "id_number" in request.GET else None)
+    lookup = WorkerLookupForm(request.GET if "id_number" in request.GET else None, auto_id="lookup_%s")
     found = None
     synced_form = None
     if lookup.is_bound and lookup.is_valid():
         found = services.registered_worker_find(lookup.cleaned_data["id_number"])
         if found is not None:
-            synced_form = SyncedWorkerForm(initial={"social_worker": found.pk, "joined_on": timezone.localdate()})
+            synced_form = SyncedWorkerForm(initial={"social_worker": found.pk, "joined_on": timezone.localdate()},
+                                           auto_id="synced_%s")
     manual = ManualWorkerForm(request.POST if request.POST.get("mode") == "manual" else None,
                               initial={"joined_on": timezone.localdate()})
     if request.method == "POST":
         try:
             if request.POST.get("mode") == "synced":
-                synced_form = SyncedWorkerForm(request.POST)
+                synced_form = SyncedWorkerForm(request.POST, auto_id="synced_%s")
                 if synced_form.is_valid():
                     from registration.models import SocialWorker
 
