@@ -344,6 +344,7 @@ def worker_add(request):
                     social_worker = SocialWorker.objects.filter(pk=synced_form.cleaned_data["social_worker"]).first()
                     if social_worker is None:
                         raise services.StationError(_("The social worker was not found."))
+                    found = social_worker  # shown again if the add is refused
                     services.station_worker_add_synced(
                         station=station, social_worker=social_worker, is_head=synced_form.cleaned_data["is_head"],
                         joined_on=synced_form.cleaned_data["joined_on"], actor=request.user,

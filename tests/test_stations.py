@@ -406,3 +406,16 @@ def test_list_query_count_does_not_grow(alice, regions, client, django_assert_ma
         create_station(alice, regions, name=f"更多{i}")
     with django_assert_max_num_queries(len(first.captured_queries)):
         client.get(reverse("stations:list"))
+
+
+def test_worker_overview_query_count_does_not_grow(alice, regions, client, django_assert_max_num_queries):
+    station, _pw = create_station(alice, regions)
+    services.station_worker_add_synced(station=station, social_worker=registered(regions), actor=station.account)
+    client.force_login(alice)
+    with django_assert_max_num_queries(12) as first:
+        client.get(reverse("stations:worker-overview"))
+    for _ in range(8):
+        services.station_worker_add_synced(station=station, social_worker=registered(regions), actor=station.account)
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        page = client.get(reverse("stations:worker-overview")).content.decode()
+    assert page.count('<tr><td>') >= 9
