@@ -6,6 +6,7 @@ from swms.review_queues import ReviewFilter
 from .models import (
     CEClaim,
     Courseware,
+    Organization,
     ProfileChangeRequest,
     RegionChangeRequest,
     RegistrationApplication,
@@ -15,6 +16,7 @@ from .models import (
     RosterCorrectionRequest,
     SocialWorker,
 )
+from .org_services import looks_like_uscc, normalize_uscc
 
 
 class ApplicationFilter(ReviewFilter):
@@ -77,3 +79,22 @@ class ProfileChangeFilter(ReviewFilter):
     class Meta:
         model = ProfileChangeRequest
         fields = ["status"]
+
+
+class OrganizationFilter(ReviewFilter):
+    q = django_filters.CharFilter(label=_("Name or credit code"), method="filter_q")
+
+    name_field = "name"
+    id_field = "uscc"
+
+    class Meta:
+        model = Organization
+        fields = ["status"]
+
+    def filter_q(self, queryset, name, value):
+        # A credit code (any case, full-width, with spaces) matches exactly; an 18-character name must
+        # not be mistaken for one, so only the code's shape counts, not its length.
+        code = normalize_uscc(value)
+        if looks_like_uscc(code):
+            return queryset.filter(uscc=code)
+        return queryset.filter(name__icontains=value.strip())

@@ -1,13 +1,25 @@
 from captcha.fields import CaptchaField
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region, RegionLevel
+from swms.domains import ServiceDomain
 from swms.forms import BootstrapFormMixin
 from swms.ids import validate_ric
 from swms.uploads import check_image_upload
 
-from .models import MaterialKind, Pickup, PracticeDomain, QualificationLevel, RegistrationWindow, SocialWorker
+from . import org_services
+from .models import (
+    MaterialKind,
+    Organization,
+    OrganizationStaff,
+    Pickup,
+    PracticeDomain,
+    QualificationLevel,
+    RegistrationWindow,
+    SocialWorker,
+)
 
 # The two-inch photo: 3.5 × 5.3 cm, 413 × 626 px portrait (Beijing manual 2.2).
 PHOTO_RATIO = (413, 626)
@@ -179,3 +191,117 @@ class RegionChangeForm(BootstrapFormMixin, forms.Form):
                                          widget=forms.HiddenInput)
     new_employer = forms.CharField(label=_("new employer"), max_length=200)
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+# --- Social work service organizations (社会工作服务机构) -------------------------------------------
+
+_MOBILE_INVALID = {"invalid": _("Enter an 11-digit mobile number.")}
+_REGION_MESSAGES = {
+    "required": _("Choose the county (district) or town (street) where the organization is seated."),
+    "invalid_choice": _("Choose the county (district) or town (street) where the organization is seated."),
+}
+
+
+def _mobile_field(label, *, required=True, help_text=""):
+    return forms.RegexField(label=label, regex=r"^1\d{10}$", max_length=11, required=required, help_text=help_text,
+                            error_messages=_MOBILE_INVALID)
+
+
+def _date_input():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class OrganizationFieldsMixin:
+    """Checks shared by the organization sign-up and profile forms."""
+
+    def clean_uscc(self):
+        return org_services.validate_uscc(self.cleaned_data["uscc"])
+
+    def clean_region(self):
+        region = self.cleaned_data.get("region")
+        if region is not None and region.level not in org_services.ORGANIZATION_REGION_LEVELS:
+            raise forms.ValidationError(_REGION_MESSAGES["required"])
+        return region
+
+    def clean_founded_on(self):
+        day = self.cleaned_data.get("founded_on")
+        if day and day > timezone.localdate():
+            raise forms.ValidationError(_("The founding date cannot be in the future."))
+        return day
+
+
+class OrganizationSignupForm(OrganizationFieldsMixin, BootstrapFormMixin, forms.Form):
+    name = forms.CharField(label=_("organization name"), max_length=200)
+    uscc = forms.CharField(label=_("unified social credit code"), max_length=30,
+                           help_text=_("18 characters, as printed on the registration certificate."))
+    legal_representative = forms.CharField(label=_("legal representative"), max_length=50)
+    region = forms.ModelChoiceField(label=_("region"), queryset=Region.objects.all(), widget=forms.HiddenInput,
+                                    error_messages=_REGION_MESSAGES)
+    address = forms.CharField(label=_("address"), max_length=200)
+    contact_person = forms.CharField(label=_("contact person"), max_length=50)
+    mobile = _mobile_field(_("Mobile phone"), help_text=_(
+        "The contact person's mobile: review results are sent to it, and it can be used to log in."))
+    service_domains = forms.MultipleChoiceField(label=_("service domains"), choices=ServiceDomain.choices,
+                                                widget=forms.CheckboxSelectMultiple)
+    founded_on = forms.DateField(label=_("founding date"), widget=_date_input())
+    registration_authority = forms.CharField(
+        label=_("registration authority"), max_length=100,
+        help_text=_("The civil-affairs bureau that issued the registration certificate."))
+    username = forms.RegexField(
+        label=_("Username"), regex=r"^[A-Za-z][A-Za-z0-9_.-]{3,29}$",
+        help_text=_("4 to 30 letters, digits, dots, dashes or underscores, starting with a letter."),
+        error_messages={"invalid": _("4 to 30 letters, digits, dots, dashes or underscores, starting with a letter.")},
+    )
+    password1 = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(label=_("Repeat password"), strip=False, widget=forms.PasswordInput)
+    captcha = CaptchaField(label=_("Verification code"))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return cleaned
+
+
+class OrganizationForm(OrganizationFieldsMixin, BootstrapFormMixin, forms.ModelForm):
+    """The reviewed registration data of an organization (editable while draft, returned or rejected)."""
+
+    # The model's unique check reports through the form field's messages.
+    uscc = forms.CharField(label=_("unified social credit code"), max_length=30, error_messages={"unique": _(
+        "An organization with this unified social credit code is already registered.")})
+    region = forms.ModelChoiceField(label=_("region"), queryset=Region.objects.all(), widget=forms.HiddenInput,
+                                    error_messages=_REGION_MESSAGES)
+    contact_phone = _mobile_field(_("contact phone"))
+    service_domains = forms.MultipleChoiceField(label=_("service domains"), choices=ServiceDomain.choices,
+                                                widget=forms.CheckboxSelectMultiple)
+    founded_on = forms.DateField(label=_("founding date"), widget=_date_input())
+
+    class Meta:
+        model = Organization
+        # Explicit allowlist: status, review chain and account are never client-settable.
+        fields = list(org_services.PROFILE_FIELDS)
+
+
+class OrganizationContactForm(BootstrapFormMixin, forms.ModelForm):
+    """Contact data an approved (or in-review) organization changes without review."""
+
+    contact_phone = _mobile_field(_("contact phone"))
+
+    class Meta:
+        model = Organization
+        fields = list(org_services.CONTACT_FIELDS)
+
+
+class OrganizationStaffForm(BootstrapFormMixin, forms.ModelForm):
+    qualification_level = forms.ChoiceField(label=_("qualification level"), required=False,
+                                            choices=[("", "—"), *QualificationLevel.choices])
+    phone = _mobile_field(_("mobile phone"), required=False)
+
+    class Meta:
+        model = OrganizationStaff
+        fields = list(org_services.STAFF_FIELDS)
+        widgets = {"joined_on": _date_input()}
+
+
+class StaffLeaveForm(forms.Form):
+    left_on = forms.DateField(label=_("left on"))

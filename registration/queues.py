@@ -5,13 +5,14 @@ from django.utils.translation import gettext_lazy as _
 
 from swms.review_queues import Queue
 
-from . import review
+from . import org_services, review
 from .eligibility import ce_hours_between
 from .filters import (
     ApplicationFilter,
     CEClaimFilter,
     CorrectionFilter,
     CoursewareFilter,
+    OrganizationFilter,
     ProfileChangeFilter,
     ProfileFilter,
     RegionChangeFilter,
@@ -22,6 +23,7 @@ from .models import (
     CE_HOURS_REQUIRED,
     CEClaim,
     Courseware,
+    Organization,
     ProfileChangeRequest,
     RegionChangeRequest,
     RegistrationApplication,
@@ -123,4 +125,9 @@ QUEUES = [
            "region-change", "registration/review/region_change.html", "region-changes/",
            _decider(review.region_change_decide, "change"),
            ("worker", "old_region", "new_region", "initial_region", "final_region")),
+    _queue("organizations", Organization, OrganizationFilter, _("Social work service organizations"),
+           "organization", "registration/review/organization.html", "organizations/",
+           _decider(org_services.organization_decide, "organization"),
+           ("region", "account", "initial_region", "final_region"),
+           detail_context=org_services.organization_review_context),
 ]

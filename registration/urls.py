@@ -1,8 +1,10 @@
 
+from .urls_org import urlpatterns as org_urlpatterns
 from .urls_review import urlpatterns as review_urlpatterns
 from .urls_worker import urlpatterns as worker_urlpatterns
 
 app_name = "registration"
 
-# Worker-side pages (sign-up, profile, applications, histories) and officials' review pages.
-urlpatterns = [*worker_urlpatterns, *review_urlpatterns]
+# Worker-side pages (sign-up, profile, applications, histories), organizations' pages and officials'
+# review pages.
+urlpatterns = [*worker_urlpatterns, *org_urlpatterns, *review_urlpatterns]

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import UserKind
 
-from .selectors import official_review_counts, official_workbench_figures
+from .selectors import official_review_counts, official_workbench_figures, station_workbench
 
 # What each role's workbench will gather as the later features land.
 _INTRO = {
@@ -28,5 +28,12 @@ def workbench(request):
         context["tree_roots"] = [user.region]
         context["review_counts"] = official_review_counts(user=user)
         return render(request, "reports/workbench_official.html", context)
+    if user.kind in (UserKind.STATION, UserKind.ORGANIZATION):
+        from stations.current import current_station
+
+        station = current_station(request)
+        if station is not None:
+            return render(request, "reports/workbench_station.html",
+                          station_workbench(station=station, period=request.GET.get("period", "")))
     intro = _OPS_INTRO if user.is_superuser else _INTRO.get(user.kind, _OPS_INTRO)
     return render(request, "reports/workbench_basic.html", {"intro": intro})

@@ -207,6 +207,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registration.tasks.freeze_overdue_registrations",
         "schedule": crontab(minute=0, hour=3, day_of_month=1),
     },
+    # Weekly review digest to every official with items waiting (Monday morning by default).
+    "weekly-review-digest": {
+        "task": "notices.tasks.send_weekly_digests",
+        "schedule": crontab(minute=0, hour=env.int("SWMS_DIGEST_HOUR", default=8),
+                            day_of_week=env.str("SWMS_DIGEST_DAY_OF_WEEK", default="mon")),
+    },
     # Operators past their validity lose access to their stations (and new periods start) daily.
     "sync-station-operators": {
         "task": "stations.tasks.sync_operator_permissions",
@@ -253,6 +259,8 @@ WHITENOISE_USE_FINDERS = True
 # django-guardian: object permissions only for true per-object grants (an organization operating a
 # station). No "AnonymousUser" account is created: no default accounts (A1).
 ANONYMOUS_USER_NAME = None
+# Items waiting longer than this at an office are escalated in the weekly digest of the office above.
+SWMS_ESCALATE_AFTER_DAYS = env.int("SWMS_ESCALATE_AFTER_DAYS", default=14)
 # True only under settings_prod: demo-only commands refuse to run there.
 SWMS_PRODUCTION = False
 # SMS through a pluggable backend: swms.sms.ConsoleBackend / FileBackend / LocmemBackend, or a

@@ -117,3 +117,66 @@ def serve_private_file(field_file, *, download_name: str | None = None, inline: 
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+# --- Documents (summaries, notice attachments) -----------------------------------------------------
+
+DOCUMENT_MAX_BYTES_DEFAULT = 10 * 1024 * 1024
+_OOXML = {
+    "word/document.xml": ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xl/workbook.xml": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+@dataclass(frozen=True)
+class CheckedDocument:
+    content: ContentFile  # the bytes under a random name
+    content_type: str
+    original_name: str
+    size: int
+    sha256: str
+
+
+def check_document_upload(upload) -> CheckedDocument:
+    """Accept a PDF, a Word (.docx) or Excel (.xlsx) file, or a JPEG/PNG image, recognized by content.
+    Office files must be well-formed OOXML zips without macros; legacy .doc/.xls are refused (they
+    cannot be checked). Stored under a random name; the original name is kept for downloads."""
+    import zipfile
+
+    max_bytes = getattr(settings, "SWMS_DOCUMENT_MAX_BYTES", DOCUMENT_MAX_BYTES_DEFAULT)
+    size = getattr(upload, "size", None)
+    if size is None or size > max_bytes:
+        raise ValidationError(
+            _("The file is larger than %(max)s MB.") % {"max": f"{max_bytes / 1024 / 1024:g}"}, code="too_large"
+        )
+    upload.seek(0)
+    raw = upload.read(max_bytes + 1)
+    original = (getattr(upload, "name", "") or "file").rsplit("/", 1)[-1][:150]
+    ext = content_type = None
+    if raw.startswith(b"%PDF-"):
+        ext, content_type = "pdf", "application/pdf"
+    elif raw.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                names = set(archive.namelist())
+                bad = archive.testzip()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            names, bad = set(), "broken"
+        if bad is None and "[Content_Types].xml" in names and not any(n.endswith("vbaProject.bin") for n in names):
+            for marker, kind in _OOXML.items():
+                if marker in names:
+                    ext, content_type = kind
+    if ext is None:
+        try:
+            image = check_image_upload(upload)
+        except ValidationError:
+            raise ValidationError(
+                _("Please upload a PDF, Word (.docx) or Excel (.xlsx) file, or a JPEG or PNG image."),
+                code="format",
+            ) from None
+        return CheckedDocument(content=image.content, content_type=image.content_type, original_name=original,
+                               size=image.size, sha256=image.sha256)
+    return CheckedDocument(
+        content=ContentFile(raw, name=f"{uuid.uuid4().hex}.{ext}"), content_type=content_type,
+        original_name=original, size=len(raw), sha256=hashlib.sha256(raw).hexdigest(),
+    )

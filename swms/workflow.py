@@ -226,11 +226,21 @@ class Workflow:
 
     def queue_q(self, region_id: int) -> Q:
         """Items waiting for the reviewers of `region_id`: one OR of indexed equality tests."""
+        return self._waiting_q(lambda step: {f"{step}_region": region_id})
+
+    def waiting_below_q(self, region: Region) -> Q:
+        """Items waiting for the reviewers of any region strictly below `region` (escalation)."""
+        return self._waiting_q(lambda step: {
+            f"{step}_region__tree_id": region.tree_id, f"{step}_region__lft__gt": region.lft,
+            f"{step}_region__rght__lt": region.rght,
+        })
+
+    def _waiting_q(self, where) -> Q:
         q = Q(pk__in=[])
         for state, steps in self.waiting.items():
             skipped: dict[str, bool] = {}
             for step in steps:
-                q |= Q(status=state, **{f"{step}_region": region_id}, **skipped)
+                q |= Q(status=state, **where(step), **skipped)
                 # A later step is the pending one only when every earlier step is absent from the chain.
                 skipped[f"{step}_region__isnull"] = True
         return q
@@ -310,6 +320,10 @@ class ReviewableQuerySet(ScopedQuerySet):
         if not user.is_authenticated or not user.is_active or not user.is_official:
             return self.none()
         return self.filter(self.model.workflow.queue_q(user.region_id))
+
+    def waiting_below(self, region: Region):
+        """Items whose pending review belongs to an office below `region` (for escalation)."""
+        return self.filter(self.model.workflow.waiting_below_q(region))
 
     def in_review(self):
         """Items waiting for some reviewer."""

@@ -53,6 +53,9 @@ NON_OFFICIALS_403 = {"social_worker": 403, "organization": 403, "station": 403}
 WORKER_ONLY = {"anonymous": 302, "social_worker": 200, **dict.fromkeys(ROLES[2:], 403)}  # superuser too
 WORKER_ONLY_POST = {"anonymous": 302, "social_worker": 302, **dict.fromkeys(ROLES[2:], 403)}
 SIGNED_IN_200 = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 200)}
+# Organizations' own pages: not even operators (superusers) use them.
+ORG_ONLY = {"anonymous": 302, "social_worker": 403, "organization": 200, **dict.fromkeys(ROLES[3:], 403)}
+ORG_ONLY_POST = {**ORG_ONLY, "organization": 302}
 STATION_SIDE = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "station": 200, "organization": 302}
 
 
@@ -146,6 +149,18 @@ MATRIX = {
     "registration:ce-review": ("get", "ce_claim", _review_rule(200)),
     "registration:ce-decide": ("post", "ce_claim", _review_rule(302)),
     "verify": ("get", "token", PUBLIC),
+    # --- registration: organizations (the org role's own record is the submitted "organization")
+    "registration:organization-signup": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
+    "registration:organization-region-options": ("get", None, PUBLIC),
+    "registration:organization-profile": ("get", None, ORG_ONLY),
+    "registration:organization-contact": ("post", None, ORG_ONLY),  # empty post: the page with its errors
+    "registration:organization-staff": ("get", None, ORG_ONLY),
+    "registration:organization-staff-new": ("get", None, ORG_ONLY),
+    "registration:organization-staff-edit": ("get", "org_staff", ORG_ONLY),
+    "registration:organization-staff-leave": ("post", "org_staff", ORG_ONLY_POST),
+    "registration:organization-queue": ("get", None, OFFICIALS_ONLY),
+    "registration:organization-review": ("get", "organization", _review_rule(200)),
+    "registration:organization-decide": ("post", "organization", _review_rule(302)),
     # --- registration: officials' side
     "registration:review-queue": ("get", None, OFFICIALS_ONLY),
     "registration:review-detail": ("get", "application", _review_rule(200)),
@@ -179,6 +194,36 @@ MATRIX = {
     "stations:worker-edit": ("get", "station_worker", STATION_SIDE),
     "stations:worker-leave": ("post", "station_worker", {**STATION_SIDE, "station": 302}),
     "stations:switch": ("post", None, {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "organization": 404}),
+    # --- services: clients (rows go here)
+    "services:client-list": ("get", None, STATION_SIDE),
+    "services:client-new": ("get", None, STATION_SIDE),
+    "services:client-detail": ("get", "service_client", STATION_SIDE),
+    "services:client-edit": ("get", "service_client", STATION_SIDE),
+    "services:client-delete": ("get", "service_client", STATION_SIDE),
+    "services:official-client-list": ("get", None, OFFICIALS_ONLY),
+    "services:official-client-detail": ("get", "service_client", _object_rule(200)),
+    # --- services: activities (rows go here)
+    "services:activity-overview": ("get", None, STATION_SIDE),
+    "services:activity-list": ("get", "category", STATION_SIDE),
+    "services:activity-new": ("get", "category", STATION_SIDE),
+    "services:activity-detail": ("get", "activity", STATION_SIDE),
+    "services:activity-edit": ("get", "activity", STATION_SIDE),
+    "services:activity-delete": ("get", "activity", STATION_SIDE),  # GET: the confirmation page
+    "services:official-activity-list": ("get", None, OFFICIALS_ONLY),
+    "services:official-activity-detail": ("get", "activity", _object_rule(200)),
+    # --- services: monthly summaries (rows go here)
+    "services:summary-list": ("get", None, STATION_SIDE),
+    "services:summary-new": ("post", None, {**STATION_SIDE, "station": 302}),
+    "services:summary-detail": ("get", "summary", STATION_SIDE),
+    # Submitted, so the edit page sends the station to the read-only page.
+    "services:summary-edit": ("get", "summary", {**STATION_SIDE, "station": 302}),
+    "services:summary-document": ("get", "summary", {
+        "anonymous": 302, "social_worker": 404, "organization": 404, "station": 200, "county": 200, "city": 200,
+        "province": 200, "outsider": 404, "superuser": 200}),
+    "services:summary-completeness": ("get", None, OFFICIALS_ONLY),
+    "services:summary-queue": ("get", None, OFFICIALS_ONLY),
+    "services:summary-review": ("get", "summary", _review_rule(200)),
+    "services:summary-decide": ("post", "summary", _review_rule(302)),
     # --- inbox
     "notices:inbox": ("get", None, SIGNED_IN_200),
     "notices:message": ("get", "message", {"anonymous": 302, "social_worker": 200, **dict.fromkeys(ROLES[2:], 404)}),
@@ -206,9 +251,10 @@ def test_every_url_pattern_is_in_the_matrix():
 
 
 @pytest.fixture
-def registration_objects(regions, province_official, settings, tmp_path):
+def registration_objects(regions, province_official, organization_user, settings, tmp_path):
     """A 洪桥街道 worker with photo, a submitted application with a material, a correction request
-    at 越秀区, a Guangdong window and an inbox message."""
+    at 越秀区, a Guangdong window, an inbox message, and the organization role's submitted 洪桥街道
+    organization with one staff member."""
     from notices.models import Message
     from registration.models import (
         ApplicationMaterial,
@@ -280,15 +326,19 @@ def registration_objects(regions, province_official, settings, tmp_path):
 
     region_change = region_change_submit(worker=worker, new_region=regions["北京街道"], new_employer="新单位",
                                          reason="工作调动")
+    from tests.test_organizations import make_organization
+
+    organization = review_submit(make_organization(organization_user, regions["洪桥街道"]), actor=organization_user)
+    org_staff = organization.staff.create(name="周敏")
     return {"worker": worker, "application": application, "material": material, "correction": correction,
             "window": window, "message": message, "certificate": certificate, "ce_claim": ce_claim,
             "courseware": courseware, "registration": registration, "restore": restore,
             "valid_registration": valid_registration, "replacement": replacement, "region_change": region_change,
-            "profile_change": profile_change}
+            "profile_change": profile_change, "organization": organization, "org_staff": org_staff}
 
 
 @pytest.fixture
-def station_objects(regions, alice, station_user):
+def station_objects(regions, alice, station_user, settings, tmp_path):
     """The 洪桥街道 station, run by the matrix's station account, with one manual worker."""
     from stations.models import Station, StationWorker
     from tests.factories import make_id_number
@@ -298,7 +348,23 @@ def station_objects(regions, alice, station_user):
                                      contact_phone="020-1", account=station_user, created_by=alice)
     worker = StationWorker.objects.create(station=station, source="manual", name="王", gender="male",
                                           id_number=make_id_number())
-    return {"station": station, "station_worker": worker}
+    from services.models import Activity, Client, MonthlySummary
+
+    client = Client.objects.create(station=station, name="李阿姨", gender="female", person_types=["elderly"])
+    activity = Activity.objects.create(station=station, category="case", code="440104001000001-202611-0001",
+                                       name="独居长者个案", lead_worker=worker, contact_phone="020-1",
+                                       service_domains=["elderly_care"], started_at="2026-11-02T09:00:00+08:00")
+    activity.clients.add(client)
+    summary = MonthlySummary.objects.create(station=station, month="2026-10-01", created_by=station_user, text="十月")
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = tmp_path
+    summary.document.save("summary.pdf", ContentFile(b"%PDF-1.4 matrix"))
+    from swms.workflow import review_submit
+
+    review_submit(summary, actor=station_user)
+    return {"station": station, "station_worker": worker, "service_client": client, "activity": activity,
+            "summary": summary}
 
 
 @pytest.fixture
@@ -328,6 +394,7 @@ def test_permission_matrix(client, regions, role_users, registration_objects, st
         "town_official": {"pk": target.pk},
         "county_region": {"pk": regions["越秀区"].pk},
         "reset_token": {"uidb64": "MQ", "token": "set-password"},
+        "category": {"category": "case"},
         **{name: {"pk": objects[name].pk} for name in objects},
         "token": {"token": objects["certificate"].token},
     }[kwargs_name]

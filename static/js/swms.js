@@ -65,3 +65,21 @@ document.addEventListener("click", function (event) {
   rows.insertAdjacentHTML("beforeend", html);
   total.value = String(index + 1);
 });
+
+// Bar charts from a json_script block: <canvas data-chart="<id>" data-labels="key" data-values="key">.
+document.addEventListener("DOMContentLoaded", function () {
+  if (typeof Chart === "undefined") { return; }
+  document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+    var source = document.getElementById(canvas.getAttribute("data-chart"));
+    if (!source) { return; }
+    var data = JSON.parse(source.textContent);
+    new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data[canvas.getAttribute("data-labels")],
+        datasets: [{ data: data[canvas.getAttribute("data-values")], backgroundColor: "#0d6efd" }]
+      },
+      options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+    });
+  });
+});

@@ -18,7 +18,7 @@ DEMO_ACCOUNTS = [
     ("demo_dongguan", UserKind.OFFICIAL, "441900000000", "东莞市民政局 (演示)", {}),
     ("demo_worker", UserKind.SOCIAL_WORKER, None, "张社工 (演示)",
      {"phone": "13800138000", "id_number": "11010519491231002X", "email": "worker@example.com"}),
-    ("demo_org", UserKind.ORGANIZATION, None, "越秀区阳光社会工作服务中心 (演示)", {}),
+    ("demo_org", UserKind.ORGANIZATION, "440104000000", "越秀区阳光社会工作服务中心 (演示)", {}),
     ("demo_station", UserKind.STATION, "440104001000", "洪桥街道社工站 (演示)", {}),
 ]
 
@@ -52,6 +52,7 @@ class Command(BaseCommand):
             user.save()
             rows.append((username, user.get_kind_display(), region.name if region else "—"))
         self._seed_registration()
+        self._seed_organization()
         ops, _ = User.objects.update_or_create(
             username="demo_ops",
             defaults={"kind": "", "is_superuser": True, "is_staff": True, "full_name": "运维 (演示)",
@@ -82,3 +83,29 @@ class Command(BaseCommand):
             defaults={"name": worker_user.full_name, "id_number": worker_user.id_number, "roster_locked": True,
                       "mobile": worker_user.phone, "email": worker_user.email},
         )
+
+    def _seed_organization(self):
+        """demo_org is an approved organization of 越秀区, reviewed through the real workflow (county, then
+        city) so its review log and inbox look like a real one; a second run changes nothing."""
+        import datetime
+
+        from registration import org_services
+        from registration.models import Organization
+
+        account = User.objects.get(username="demo_org")
+        organization, _ = Organization.objects.get_or_create(
+            account=account,
+            defaults={"name": "越秀区阳光社会工作服务中心", "uscc": "52440104MJL6031851",  # check digit per GB 32100
+                      "legal_representative": "李明", "region": account.region, "address": "广州市越秀区中山五路 1 号",
+                      "contact_person": "陈晓", "contact_phone": "13800138001",
+                      "service_domains": ["elderly_care", "child_welfare", "community_governance"],
+                      "founded_on": datetime.date(2015, 6, 1), "registration_authority": "广州市越秀区民政局"},
+        )
+        if organization.is_editable:
+            organization = org_services.organization_submit(organization=organization, actor=account)
+        reviewers = {u.region_id: u for u in User.objects.filter(username__in=["demo_county", "demo_city"])}
+        while organization.pending_step:
+            organization = org_services.organization_decide(
+                organization=organization, actor=reviewers[organization.awaiting_region.pk], action="approve",
+                comment="演示数据",
+            )

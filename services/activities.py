@@ -1,0 +1,193 @@
+"""Service activities (服务活动, manual 2.6): codes, saving and deleting. Views and forms stay thin;
+every rule about what an activity may hold is checked here, against the declarations in
+services/categories.py."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from stations.models import Station, StationWorker
+from swms.domains import ServiceDomain
+
+from .categories import CATEGORIES, Category, Field
+from .models import Activity, ActivityCodeCounter, ActivityStatus, Client
+
+# The common columns a caller may set through `data`; status goes through the checks below.
+COMMON_FIELDS = ("status", "name", "lead_worker", "contact_phone", "service_domains", "started_at", "ended_at",
+                 "location", "volunteer_count")
+
+
+class ActivityError(Exception):
+    """An activity change refused for a reason fit to show the user."""
+
+    def __init__(self, message):
+        self.message = message
+        super().__init__(str(message))
+
+
+def activity_code(station: Station, started_at: datetime.datetime) -> str:
+    """`<station code>-<YYYYMM>-<seq>` for the month the activity starts in. Locks the station-month
+    counter row, so two activities saved at once get different numbers, and numbers are never reused
+    (a deleted activity keeps its code). Call inside the caller's transaction."""
+    month = timezone.localtime(started_at).date().replace(day=1)
+    ActivityCodeCounter.objects.bulk_create([ActivityCodeCounter(station=station, month=month)],
+                                            ignore_conflicts=True)
+    counter = ActivityCodeCounter.objects.select_for_update().get(station=station, month=month)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{station.code}-{month:%Y%m}-{counter.last:04d}"
+
+
+def _is_empty(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _json_value(field: Field, value):
+    """The JSON form of one declared field's value; refuses values of the wrong kind."""
+    label = str(field.label)
+    if field.kind == "datetime":
+        if isinstance(value, str):
+            value = _parse(datetime.datetime.fromisoformat, value, label)
+        if not isinstance(value, datetime.datetime):
+            raise ActivityError(_("%(field)s is not a valid date and time.") % {"field": label})
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return timezone.localtime(value).isoformat()
+    if field.kind == "date":
+        if isinstance(value, str):
+            value = _parse(datetime.date.fromisoformat, value, label)
+        if isinstance(value, datetime.datetime):
+            value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+        if not isinstance(value, datetime.date):
+            raise ActivityError(_("%(field)s is not a valid date.") % {"field": label})
+        return value.isoformat()
+    if field.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ActivityError(_("%(field)s must be a whole number, 0 or more.") % {"field": label})
+        return value
+    if field.kind == "choice":
+        if str(value) not in {str(k) for k, _label in field.choices}:
+            raise ActivityError(_("%(field)s: choose one of the offered values.") % {"field": label})
+        return str(value)
+    return str(value).strip()
+
+
+def _parse(parser, value, label):
+    try:
+        return parser(value)
+    except ValueError:
+        raise ActivityError(_("%(field)s is not a valid date.") % {"field": label}) from None
+
+
+def _declared_values(fields: tuple[Field, ...], values: dict, *, required: bool) -> dict:
+    """Only the declared fields, in JSON form; the required ones must be there when `required`."""
+    result = {}
+    for field in fields:
+        value = values.get(field.name)
+        if _is_empty(value):
+            if required and field.required:
+                raise ActivityError(_("%(field)s is required.") % {"field": field.label})
+            continue
+        result[field.name] = _json_value(field, value)
+    return result
+
+
+def _check_people(station, activity, category: Category, data, clients, workers):
+    """Lead worker and workers: current workers of the station; clients: its active clients. People
+    already on the activity stay allowed (a worker who has since left, a client since deleted)."""
+    kept_workers = set()
+    kept_clients = set()
+    if activity is not None:
+        kept_workers = set(activity.workers.values_list("pk", flat=True)) | {activity.lead_worker_id}
+        kept_clients = set(activity.clients.values_list("pk", flat=True))
+    allowed_workers = set(station.workers.current().values_list("pk", flat=True)) | kept_workers
+    lead = data.get("lead_worker")
+    if not isinstance(lead, StationWorker) or lead.station_id != station.pk or lead.pk not in allowed_workers:
+        raise ActivityError(_("The responsible worker must be a current worker of this station."))
+    if any(w.station_id != station.pk or w.pk not in allowed_workers for w in workers):
+        raise ActivityError(_("Workers taking part must be current workers of this station."))
+    allowed_clients = set(station.clients.active().values_list("pk", flat=True)) | kept_clients
+    if any(c.station_id != station.pk or c.pk not in allowed_clients for c in clients):
+        raise ActivityError(_("Clients served must be clients of this station."))
+    if category.clients_required and not clients:
+        raise ActivityError(_("Choose at least one client served for a %(category)s activity.")
+                            % {"category": category.label})
+
+
+def _check_common(data: dict) -> None:
+    missing = [f for f in ("name", "contact_phone", "started_at") if _is_empty(data.get(f))]
+    if missing:
+        raise ActivityError(_("The activity name, contact phone and start are required."))
+    if data.get("status") not in ActivityStatus.values:
+        raise ActivityError(_("Choose the status of the activity."))
+    domains = data.get("service_domains") or []
+    if not domains:
+        raise ActivityError(_("Choose at least one service domain."))
+    if any(d not in ServiceDomain.values for d in domains):
+        raise ActivityError(_("Unknown service domain."))
+    if (data.get("volunteer_count") or 0) < 0:
+        raise ActivityError(_("The number of volunteers cannot be negative."))
+    ended_at = data.get("ended_at")
+    if ended_at is not None and ended_at < data["started_at"]:
+        raise ActivityError(_("The end is before the start."))
+    if data["status"] == ActivityStatus.ENDED and ended_at is None:
+        raise ActivityError(_("An activity that has ended needs its end date and time."))
+
+
+def activity_save(*, station: Station, activity: Activity | None = None, category: str, data: dict, details: dict,
+                  summary: dict, clients: Iterable[Client], workers: Iterable[StationWorker],
+                  actor: User) -> Activity:
+    """Create (activity=None) or update an activity of `station`, with its category's details and, once
+    ended, its summary record (manual 2.6: 已结束 needs the summary; 进行中 has none)."""
+    if category not in CATEGORIES:
+        raise ActivityError(_("Unknown activity category."))
+    spec = CATEGORIES[category]
+    if station.is_deleted:
+        raise ActivityError(_("This station has been deleted."))
+    data = {k: v for k, v in data.items() if k in COMMON_FIELDS}
+    clients, workers = list(clients), list(workers)
+    with transaction.atomic():
+        if activity is not None:
+            activity = Activity.objects.select_for_update().get(pk=activity.pk)
+            if activity.station_id != station.pk or activity.deleted_at is not None:
+                raise ActivityError(_("This activity has been deleted."))
+            if activity.category != category:
+                raise ActivityError(_("The category of an activity cannot be changed."))
+        _check_common(data)
+        _check_people(station, activity, spec, data, clients, workers)
+        ended = data["status"] == ActivityStatus.ENDED
+        details_json = _declared_values(spec.basic, details, required=True)
+        # An activity in progress has no summary record: whatever was sent is dropped.
+        summary_json = _declared_values(spec.summary, summary, required=True) if ended else {}
+        if activity is None:
+            activity = Activity(station=station, category=category, created_by=actor,
+                                code=activity_code(station, data["started_at"]))
+        for field, value in data.items():
+            setattr(activity, field, value)
+        activity.volunteer_count = activity.volunteer_count or 0
+        activity.location = activity.location or ""
+        activity.details = details_json
+        activity.summary = summary_json
+        activity._history_user = actor
+        activity.save()
+        activity.clients.set(clients)
+        activity.workers.set(workers)
+    return activity
+
+
+def activity_delete(*, activity: Activity, actor: User) -> Activity:
+    """Soft delete: the row and its code stay (history, and codes are never given out again)."""
+    with transaction.atomic():
+        activity = Activity.objects.select_for_update().get(pk=activity.pk)
+        if activity.deleted_at is not None:
+            raise ActivityError(_("This activity has already been deleted."))
+        activity.deleted_at = timezone.now()
+        activity._history_user = actor
+        activity.save(update_fields=["deleted_at", "updated_at"])
+    return activity

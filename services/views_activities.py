@@ -1,0 +1,266 @@
+"""Service activity pages (manual 2.6): one set of views for all seven categories, the forms and detail
+pages built from services/categories.py. Station-side pages act on `request.station`; officials read the
+activities of their subtree. Writes go through services.activities."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Region
+from accounts.views import region_tree_root_for
+from stations.current import station_required
+from swms.decorators import official_required
+from swms.domains import ServiceDomain
+from swms.exports import xlsx_response
+from swms.scoping import get_visible_or_404
+
+from .activities import ActivityError, activity_delete, activity_save
+from .categories import CATEGORIES, Field
+from .forms_activities import ActivityFilter, activity_form_class
+from .models import Activity, ActivityStatus, PersonType
+
+PAGE_SIZE = 25
+
+
+def _category(key: str):
+    try:
+        return CATEGORIES[key]
+    except KeyError:
+        raise Http404 from None
+
+
+def _link_count(field_name: str):
+    """Number of clients or workers of each row, as a per-row subquery: no GROUP BY over the list."""
+    through = Activity._meta.get_field(field_name).remote_field.through
+    counted = (through.objects.filter(activity_id=OuterRef("pk")).order_by().values("activity_id")
+               .annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _display(field: Field, value):
+    """A stored JSON value as the detail page shows it."""
+    if value in (None, ""):
+        return ""
+    try:
+        if field.kind == "datetime":
+            return timezone.localtime(datetime.datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
+        if field.kind == "date":
+            return datetime.date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        return str(value)
+    if field.kind == "choice":
+        return dict(field.choices).get(value, value)
+    return value
+
+
+def _field_rows(fields, values: dict) -> list[dict]:
+    return [{"label": f.label, "value": _display(f, values.get(f.name)), "kind": f.kind} for f in fields]
+
+
+def _detail_context(activity: Activity) -> dict:
+    spec = CATEGORIES[activity.category]
+    type_labels = dict(PersonType.choices)
+    clients = list(activity.clients.order_by("name", "pk"))
+    for c in clients:
+        c.type_labels = [type_labels.get(t, t) for t in c.person_types or []]
+    return {
+        "activity": activity,
+        "category": spec,
+        "basic_rows": _field_rows(spec.basic, activity.details),
+        "summary_rows": _field_rows(spec.summary, activity.summary),
+        "domain_labels": [ServiceDomain(d).label for d in activity.service_domains if d in ServiceDomain.values],
+        "clients": clients,
+        "workers": activity.workers.order_by("name", "pk"),
+        "ended": activity.status == ActivityStatus.ENDED,
+    }
+
+
+# --- Station side --------------------------------------------------------------------------------
+
+
+def _station_activity(request, pk) -> Activity:
+    qs = Activity.objects.filter(station=request.station).active().select_related("lead_worker", "station")
+    return get_visible_or_404(qs, request.user, pk=pk)
+
+
+@login_required
+@station_required
+def activity_overview(request):
+    """服务记录总览 (manual 2.6.1): counts per category, each leading to that category's list."""
+    counts = {
+        row["category"]: row
+        for row in Activity.objects.filter(station=request.station).active().order_by().values("category").annotate(
+            total=Count("pk"), ongoing=Count("pk", filter=Q(status=ActivityStatus.ONGOING)),
+        )
+    }
+    rows = [{"category": spec, "total": counts.get(key, {}).get("total", 0),
+             "ongoing": counts.get(key, {}).get("ongoing", 0)} for key, spec in CATEGORIES.items()]
+    return render(request, "services/activities/overview.html", {
+        "station": request.station, "rows": rows,
+        "total": sum(r["total"] for r in rows), "ongoing": sum(r["ongoing"] for r in rows),
+    })
+
+
+@login_required
+@station_required
+def activity_list(request, category):
+    spec = _category(category)
+    qs = Activity.objects.filter(station=request.station, category=spec.key).active()
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q))
+    status = request.GET.get("status", "")
+    if status in ActivityStatus.values:
+        qs = qs.filter(status=status)
+    qs = qs.select_related("lead_worker").annotate(client_count=_link_count("clients")).order_by("-started_at", "-id")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "services/activities/list.html", {
+        "station": request.station, "category": spec, "page": page, "q": q, "status": status,
+        "statuses": ActivityStatus.choices,
+    })
+
+
+def _save_from_form(request, form, spec, activity=None):
+    return activity_save(
+        station=request.station, activity=activity, category=spec.key, data=form.common_data(),
+        details=form.details(), summary=form.summary(), clients=form.cleaned_data.get("clients") or [],
+        workers=form.cleaned_data.get("workers") or [], actor=request.user,
+    )
+
+
+@login_required
+@station_required
+def activity_new(request, category):
+    spec = _category(category)
+    form_class = activity_form_class(spec)
+    form = form_class(request.POST or None, station=request.station,
+                      initial={"contact_phone": request.station.contact_phone, "status": ActivityStatus.ONGOING,
+                               "volunteer_count": 0})
+    if request.method == "POST" and form.is_valid():
+        try:
+            activity = _save_from_form(request, form, spec)
+        except ActivityError as e:
+            form.add_error(None, e.message)
+        else:
+            messages.success(request, _("The activity %(code)s was saved.") % {"code": activity.code})
+            return redirect("services:activity-detail", pk=activity.pk)
+    return render(request, "services/activities/form.html", {"form": form, "category": spec, "activity": None})
+
+
+@login_required
+@station_required
+def activity_detail(request, pk):
+    activity = _station_activity(request, pk)
+    context = _detail_context(activity)
+    context["history"] = activity.history.select_related("history_user").order_by("-history_date")[:10]
+    return render(request, "services/activities/detail.html", context)
+
+
+@login_required
+@station_required
+def activity_edit(request, pk):
+    activity = _station_activity(request, pk)
+    spec = CATEGORIES[activity.category]
+    form = activity_form_class(spec)(request.POST or None, station=request.station, activity=activity)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _save_from_form(request, form, spec, activity)
+        except ActivityError as e:
+            form.add_error(None, e.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("services:activity-detail", pk=activity.pk)
+    return render(request, "services/activities/form.html", {"form": form, "category": spec, "activity": activity})
+
+
+@login_required
+@station_required
+def activity_delete_view(request, pk):
+    activity = _station_activity(request, pk)
+    if request.method == "POST":
+        try:
+            activity_delete(activity=activity, actor=request.user)
+        except ActivityError as e:
+            messages.error(request, e.message)
+        else:
+            messages.success(request, _("The activity %(code)s was deleted.") % {"code": activity.code})
+        return redirect("services:activity-list", category=activity.category)
+    return render(request, "services/activities/delete.html", {"activity": activity,
+                                                                "category": CATEGORIES[activity.category]})
+
+
+# --- Officials: activities of the subtree, read-only -------------------------------------------------
+
+
+def _official_activities(user):
+    """What an official may read: activities of their subtree, not deleted, of stations not deleted."""
+    return Activity.objects.visible_to(user).active().filter(station__deleted_at__isnull=True)
+
+
+def _official_rows(request):
+    user = request.user
+    qs = _official_activities(user)
+    region = None
+    if request.GET.get("region"):
+        region = get_visible_or_404(Region, user, pk=request.GET["region"])
+        qs = qs.within(region)
+    filterset = ActivityFilter(request.GET or None, queryset=qs)
+    qs = filterset.qs.select_related("station", "station__region", "lead_worker").annotate(
+        client_count=_link_count("clients"), worker_count=_link_count("workers"),
+    ).order_by("-started_at", "-id")
+    return qs, region, filterset
+
+
+@login_required
+@official_required
+def official_activity_list(request):
+    """服务活动管理 for officials (manual 2.6): region tree, search, the filter panel, Excel export."""
+    qs, region, filterset = _official_rows(request)
+    if request.GET.get("export") == "xlsx":
+        return _official_export(qs)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("export", None)
+    return render(request, "services/activities/official_list.html", {
+        "page": page, "region": region, "filter": filterset, "query": query.urlencode(),
+        "tree_roots": region_tree_root_for(request.user), "list_url": "services:official-activity-list",
+    })
+
+
+def _official_export(qs):
+    headers = [_("service code"), _("category"), _("activity name"), _("status"), _("station"), _("station code"),
+               _("region"), _("responsible worker"), _("contact phone"), _("service domains"), _("start"), _("end"),
+               _("location"), _("clients served"), _("workers taking part"), _("volunteers")]
+    domains = dict(ServiceDomain.choices)
+
+    def rows():
+        for a in qs.iterator(chunk_size=1000):
+            yield [a.code, a.get_category_display(), a.name, a.get_status_display(), a.station.name, a.station.code,
+                   a.station.region.name, a.lead_worker.name, a.contact_phone,
+                   "、".join(str(domains.get(d, d)) for d in a.service_domains),
+                   timezone.localtime(a.started_at), timezone.localtime(a.ended_at) if a.ended_at else None,
+                   a.location, a.client_count, a.worker_count, a.volunteer_count]
+
+    return xlsx_response(f"activities-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(),
+                         sheet_title=_("Service activities"))
+
+
+@login_required
+@official_required
+def official_activity_detail(request, pk):
+    qs = _official_activities(request.user).select_related("station", "station__region", "lead_worker")
+    activity = get_visible_or_404(qs, request.user, pk=pk)
+    context = _detail_context(activity)
+    context["official"] = True
+    return render(request, "services/activities/detail.html", context)
