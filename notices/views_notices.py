@@ -200,6 +200,10 @@ def attachment(request, pk):
         or notices_for(user).filter(pk=notice.pk).exists()
     ))
     if not allowed:
+        if not user.is_authenticated:
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
         raise Http404
     return serve_private_file(item.file, download_name=item.original_name, inline=False)
 

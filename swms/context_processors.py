@@ -14,6 +14,11 @@ def shell(request):
 
     from swms.review_queues import all_queues
 
+    def unread_notices():
+        from notices.notice_services import unread_notice_count
+
+        return unread_notice_count(user) if signed_in else 0
+
     def station_choices():
         from stations.current import stations_for
 
@@ -34,4 +39,6 @@ def shell(request):
         "shell_user": user if signed_in else None,
         # Lazy: counted only when a template shows it (the top bar), one indexed query.
         "unread_messages": SimpleLazyObject(unread),
+        # Notices that reached the user and are not opened yet (computed from scope, one query).
+        "unread_notices": SimpleLazyObject(unread_notices),
     }

@@ -467,7 +467,8 @@ def spread(hq, alice, charlie, regions):
         "visit": make_activity(bj, bj_worker, [child], category="visit", name="儿童探访",
                                service_domains=["child_welfare", "education"],
                                started_at=datetime.datetime(2026, 12, 3, 9, 0, tzinfo=TZ)),
-        "community": make_activity(bj, bj_worker, [], category="community", name="社区义诊"),
+        "community": make_activity(bj, bj_worker, [add_client(bj, "小红", ("distressed_child",))],
+                                   category="community", name="社区义诊"),
         "liwan": make_activity(sm, add_worker(sm, "孙华"), [add_client(sm)], name="荔湾个案"),
         "bj": bj,
     }
@@ -507,7 +508,8 @@ def test_each_filter_narrows_correctly(spread, client, alice, regions):
     assert official_codes(client, started_from="2026-11-02", started_to="2026-11-02") == {s["case"], s["community"]}
     assert official_codes(client, worker="赵") == {s["visit"], s["community"]}
     assert official_codes(client, person_type="disabled") == {s["group"]}
-    assert official_codes(client, person_type="child") == {s["visit"]}  # not "distressed_child" and so on
+    assert official_codes(client, person_type="child") == {s["visit"]}  # not the "distressed_child" one
+    assert official_codes(client, person_type="distressed_child") == {s["community"]}
     assert official_codes(client, person_type="orphan") == set()
     assert official_codes(client, station="北京街道") == {s["visit"], s["community"]}
     assert official_codes(client, station=spread["bj"].code) == {s["visit"], s["community"]}

@@ -32,6 +32,7 @@ def celery_worker_process(transactional_db, tmp_path):
         "CELERY_BROKER_URL": BROKER,
         "CELERY_RESULT_BACKEND": BROKER,
         "SWMS_CELERY_EAGER": "0",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "SWMS_SMS_BACKEND": "swms.sms.FileBackend",
         "SWMS_SMS_FILE_PATH": str(sms_file),
         "SWMS_PRIVATE_MEDIA_ROOT": str(tmp_path / "media"),
@@ -94,3 +95,31 @@ def test_certificate_issued_end_to_end_by_a_real_worker(celery_worker_process, r
     with certificate.file.open("rb") as fh:
         text = sp.run(["pdftotext", "-", "-"], input=fh.read(), capture_output=True, check=True).stdout.decode()
     assert "陈真" in text and registration.registration_no in text
+
+
+def test_weekly_digest_runs_once_through_a_real_worker(celery_worker_process, regions):
+    """Beat's digest task on a real worker: batches queued by the task itself run there too, and a second
+    run in the same week sends nothing more."""
+    import time
+
+    from notices.models import DigestSent
+    from notices.tasks import send_weekly_digests
+    from registration.models import SocialWorker
+    from swms.workflow import review_submit
+    from tests.factories import SocialWorkerFactory
+
+    county = make_user("yx_digest", "official", regions["越秀区"], email="yx@example.com")
+    make_user("lw_digest", "official", regions["荔湾区"])  # nothing waiting: no digest
+    worker = SocialWorkerFactory(work_region=regions["洪桥街道"])
+    review_submit(worker, actor=worker.user)
+    assert SocialWorker.objects.review_queue(county).count() == 1
+    sender, queue = celery_worker_process["sender"], celery_worker_process["queue"]
+    week = "2026-11-23"
+    for _ in range(2):
+        assert sender.send_task(send_weekly_digests.name, args=(week,), queue=queue).get(timeout=60) == 2
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not DigestSent.objects.filter(week=week).exists():
+        time.sleep(0.5)
+    time.sleep(3)  # let the second run's batches finish too
+    assert list(DigestSent.objects.filter(week=week).values_list("user__username", flat=True)) == ["yx_digest"]
+    assert Message.objects.filter(user=county).count() == 1

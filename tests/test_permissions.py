@@ -56,6 +56,18 @@ SIGNED_IN_200 = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 200)}
 # Organizations' own pages: not even operators (superusers) use them.
 ORG_ONLY = {"anonymous": 302, "social_worker": 403, "organization": 200, **dict.fromkeys(ROLES[3:], 403)}
 ORG_ONLY_POST = {**ORG_ONLY, "organization": 302}
+# Who a notice of 广州市 to every audience of 越秀区 reaches: not the city itself, the province, the
+# sibling county or operators (who hold no place in the tree).
+NOTICE_RECIPIENTS = {"anonymous": 302, "social_worker": 200, "organization": 200, "station": 200, "county": 200,
+                     "city": 404, "province": 404, "outsider": 404, "superuser": 404}
+
+
+def NOTICE_SENDER(ok):  # noqa: N802 - reads like the constants around it
+    """Pages of the sending office (广州市) about its notice."""
+    return {"anonymous": 302, **NON_OFFICIALS_403, "county": 404, "city": ok, "province": 404, "outsider": 404,
+            "superuser": ok}
+
+
 STATION_SIDE = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "station": 200, "organization": 302}
 
 
@@ -224,6 +236,20 @@ MATRIX = {
     "services:summary-queue": ("get", None, OFFICIALS_ONLY),
     "services:summary-review": ("get", "summary", _review_rule(200)),
     "services:summary-decide": ("post", "summary", _review_rule(302)),
+    # --- notices: a 广州市 notice to every audience of 越秀区 (the 洪桥街道 accounts are inside it)
+    "notices:received": ("get", None, SIGNED_IN_200),
+    "notices:notice-detail": ("get", "notice", NOTICE_RECIPIENTS),
+    "notices:attachment": ("get", "notice_attachment", {**NOTICE_RECIPIENTS, "city": 200, "superuser": 200}),
+    "notices:sent": ("get", None, OFFICIALS_ONLY),
+    "notices:notice-new": ("get", None, OFFICIALS_ONLY),
+    "notices:sent-detail": ("get", "notice", NOTICE_SENDER(200)),
+    # Published: the edit page sends the sender to the read-only page.
+    "notices:notice-edit": ("get", "notice", NOTICE_SENDER(302)),
+    "notices:notice-publish": ("post", "notice", {**NOTICE_SENDER(302), "superuser": 403}),
+    "notices:notice-withdraw": ("post", "notice", NOTICE_SENDER(302)),
+    "notices:notice-remind": ("post", "notice", {**NOTICE_SENDER(302), "superuser": 403}),
+    "portal:notices": ("get", None, PUBLIC),
+    "portal:notice": ("get", "public_notice", PUBLIC),
     # --- inbox
     "notices:inbox": ("get", None, SIGNED_IN_200),
     "notices:message": ("get", "message", {"anonymous": 302, "social_worker": 200, **dict.fromkeys(ROLES[2:], 404)}),
@@ -338,7 +364,7 @@ def registration_objects(regions, province_official, organization_user, settings
 
 
 @pytest.fixture
-def station_objects(regions, alice, station_user, settings, tmp_path):
+def station_objects(regions, alice, city_official, station_user, settings, tmp_path):
     """The 洪桥街道 station, run by the matrix's station account, with one manual worker."""
     from stations.models import Station, StationWorker
     from tests.factories import make_id_number
@@ -363,8 +389,24 @@ def station_objects(regions, alice, station_user, settings, tmp_path):
     from swms.workflow import review_submit
 
     review_submit(summary, actor=station_user)
+    from notices import notice_services
+    from swms.uploads import check_document_upload
+
+    city = User.objects.get(username="gz_city")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    notice = notice_services.notice_save(
+        actor=city, notice=None, regions=[regions["越秀区"]],
+        attachments=[check_document_upload(SimpleUploadedFile("方案.pdf", b"%PDF-1.4 matrix"))],
+        data=dict(title="通知", category="notice", content="内容", to_officials=True, to_stations=True,
+                  to_organizations=True, to_workers=True))
+    notice_services.notice_publish(actor=city, notice=notice)
+    public = notice_services.notice_save(actor=city, notice=None, regions=[], data=dict(
+        title="政策", category="policy", content="内容", to_stations=True, is_public=True))
+    notice_services.notice_publish(actor=city, notice=public)
     return {"station": station, "station_worker": worker, "service_client": client, "activity": activity,
-            "summary": summary}
+            "summary": summary, "notice": notice, "notice_attachment": notice.attachments.get(),
+            "public_notice": public}
 
 
 @pytest.fixture

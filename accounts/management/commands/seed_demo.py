@@ -53,6 +53,7 @@ class Command(BaseCommand):
             rows.append((username, user.get_kind_display(), region.name if region else "—"))
         self._seed_registration()
         self._seed_organization()
+        self._seed_station()
         ops, _ = User.objects.update_or_create(
             username="demo_ops",
             defaults={"kind": "", "is_superuser": True, "is_staff": True, "full_name": "运维 (演示)",
@@ -109,3 +110,65 @@ class Command(BaseCommand):
                 organization=organization, actor=reviewers[organization.awaiting_region.pk], action="approve",
                 comment="演示数据",
             )
+
+    def _seed_station(self):
+        """demo_station is the account of the 洪桥街道 station, which demo_org operates; two workers, two
+        clients and two activities of this month so the workbench, lists and summary are not empty."""
+        import datetime
+
+        from registration.models import Organization
+        from services.models import Activity, Client
+        from stations import services as station_services
+        from stations.models import Station, StationOperator, StationWorker
+
+        account = User.objects.get(username="demo_station")
+        county = User.objects.get(username="demo_county")
+        station = Station.objects.filter(account=account).first()
+        today = timezone.localdate()
+        if station is None:
+            with transaction.atomic():
+                station = Station(
+                    name="洪桥街道社工站", tier="station", region=account.region, address="广州市越秀区洪桥街 8 号",
+                    contact_person="黄站长", contact_phone="020-83000000", founded_on=datetime.date(2021, 3, 1),
+                    floor_area=220, service_domains=["elderly_care", "child_welfare", "social_assistance"],
+                    service_scope="洪桥街道辖区居民", created_by=county, account=account,
+                )
+                station.code = station_services.next_station_code(account.region)
+                station.save()
+        organization = Organization.objects.get(account__username="demo_org")
+        StationOperator.objects.get_or_create(
+            station=station, organization=organization,
+            defaults={"valid_from": today.replace(month=1, day=1), "valid_to": today.replace(year=today.year + 2)},
+        )
+        station_services.sync_operator_permissions(station=station)
+        head, _ = StationWorker.objects.get_or_create(
+            station=station, id_number="440104198501010017",
+            defaults={"source": "manual", "name": "黄站长", "gender": "female", "mobile": "13800138002",
+                      "employer": organization.name, "level": "intermediate", "certificate_no": "DEMO-ZS-0100",
+                      "is_head": True, "practice_since": datetime.date(2016, 7, 1), "joined_on": datetime.date(2021, 3, 1)},
+        )
+        StationWorker.objects.get_or_create(
+            station=station, id_number="44010419950202002X",
+            defaults={"source": "manual", "name": "刘社工", "gender": "female", "mobile": "13800138003",
+                      "employer": organization.name, "level": "assistant", "certificate_no": "DEMO-ZS-0101",
+                      "joined_on": datetime.date(2023, 9, 1)},
+        )
+        elder, _ = Client.objects.get_or_create(
+            station=station, name="陈伯", defaults={"gender": "male", "birth_date": datetime.date(1948, 5, 1),
+                                                   "person_types": ["elderly"], "phone": "13800138004",
+                                                   "address": "洪桥街 12 号", "filed": True})
+        child, _ = Client.objects.get_or_create(
+            station=station, name="小林", defaults={"gender": "female", "birth_date": datetime.date(2016, 3, 1),
+                                                   "person_types": ["child", "left_behind"], "filed": True})
+        started = timezone.now().replace(day=1, hour=9, minute=0, second=0, microsecond=0)
+        for code, category, name, clients in (
+            (f"{station.code}-DEMO-0001", "case", "独居长者个案跟进", [elder]),
+            (f"{station.code}-DEMO-0002", "group", "留守儿童成长小组", [child]),
+        ):
+            activity, created = Activity.objects.get_or_create(
+                code=code, defaults={"station": station, "category": category, "name": name, "lead_worker": head,
+                                     "contact_phone": "020-83000000", "service_domains": ["elderly_care"],
+                                     "started_at": started, "location": "洪桥街道社工站", "created_by": account})
+            if created:
+                activity.clients.set(clients)
+                activity.workers.set([head])

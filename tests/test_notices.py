@@ -1,0 +1,300 @@
+"""Notices: audience from scope, drafts, withdrawal, read receipts, reminders, public portal;
+the weekly review digest with escalation."""
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from notices import notice_services as services
+from notices.audience import audience_count, audience_users, notices_for
+from notices.digest import digest_rows, digest_send, week_of
+from notices.models import DigestSent, Message, NoticeRead, NoticeReminder, NoticeStatus
+from registration.models import SocialWorker
+from swms.uploads import check_document_upload
+from swms.workflow import review_submit
+from tests.conftest import make_user
+from tests.factories import SocialWorkerFactory
+from tests.test_stations import create_station, make_org
+
+
+@pytest.fixture
+def audience(regions, alice, charlie):
+    """Stations, workers, an organization and a town official in 越秀区, and the same in 荔湾区."""
+    ours, _pw = create_station(alice, regions)
+    theirs, _pw = create_station(charlie, regions, name="沙面街道社工站", region=regions["沙面街道"])
+    worker = SocialWorkerFactory(work_region=regions["洪桥街道"])
+    other_worker = SocialWorkerFactory(work_region=regions["沙面街道"])
+    org = make_org(regions)
+    town = make_user("hq_town", "official", regions["洪桥街道"])
+    return {"ours": ours, "theirs": theirs, "worker": worker, "other_worker": other_worker, "org": org,
+            "town": town}
+
+
+def publish(actor, regions=(), **data):
+    base = dict(title="关于开展社会工作宣传周活动的通知", category="notice", content="各街道：\n\n请按时报送。",
+                to_stations=True, to_workers=True)
+    base.update(data)
+    notice = services.notice_save(actor=actor, notice=None, data=base, regions=list(regions))
+    return services.notice_publish(actor=actor, notice=notice)
+
+
+def test_county_notice_reaches_its_stations_and_workers_not_the_sibling_county(alice, audience):
+    notice = publish(alice)
+    users = set(audience_users(notice))
+    assert audience["ours"].account in users and audience["worker"].user in users
+    assert audience["theirs"].account not in users and audience["other_worker"].user not in users
+    assert audience["org"].account not in users and audience["town"] not in users  # not chosen audiences
+    assert notice.audience_count == audience_count(notice) == 2
+    assert notice in notices_for(audience["ours"].account)
+    assert notice not in notices_for(audience["theirs"].account)
+    assert notice not in notices_for(audience["other_worker"].user)
+
+
+def test_chosen_child_regions_and_lower_officials(city_official, alice, charlie, regions, audience):
+    notice = publish(city_official, regions=[regions["荔湾区"]], to_officials=True, to_stations=True,
+                     to_workers=False)
+    users = set(audience_users(notice))
+    assert charlie in users and audience["theirs"].account in users
+    assert alice not in users and audience["ours"].account not in users
+    # A county notice to officials reaches the town below, never colleagues of the same county.
+    bob_notice = publish(alice, to_officials=True, to_stations=False, to_workers=False)
+    assert set(audience_users(bob_notice)) == {audience["town"]}
+    assert bob_notice not in notices_for(alice)
+
+
+def test_regions_must_be_below_the_sender(alice, regions):
+    with pytest.raises(services.NoticeError):
+        services.notice_save(actor=alice, notice=None, data={"title": "t", "category": "notice", "content": "c"},
+                             regions=[regions["荔湾区"]])
+
+
+def test_draft_is_invisible_and_editable_published_is_not(alice, audience):
+    draft = services.notice_save(actor=alice, notice=None, regions=[], data=dict(
+        title="草稿", category="notice", content="内容", to_stations=True))
+    assert draft not in notices_for(audience["ours"].account)
+    services.notice_save(actor=alice, notice=draft, regions=[], data={"title": "草稿改", "content": "内容"})
+    services.notice_publish(actor=alice, notice=draft)
+    draft.refresh_from_db()
+    assert draft.title == "草稿改" and draft in notices_for(audience["ours"].account)
+    with pytest.raises(services.NoticeError):
+        services.notice_save(actor=alice, notice=draft, regions=[], data={"title": "偷偷改"})
+    with pytest.raises(services.NoticeError):
+        services.notice_publish(actor=alice, notice=draft)
+
+
+def test_needs_an_audience_to_publish(alice):
+    notice = services.notice_save(actor=alice, notice=None, regions=[], data=dict(
+        title="无对象", category="notice", content="c"))
+    with pytest.raises(services.NoticeError):
+        services.notice_publish(actor=alice, notice=notice)
+
+
+def test_withdrawal_with_reason(alice, audience, client):
+    notice = publish(alice)
+    with pytest.raises(services.NoticeError):
+        services.notice_withdraw(actor=alice, notice=notice, reason=" ")
+    services.notice_withdraw(actor=alice, notice=notice, reason="时间调整，另行通知")
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.WITHDRAWN
+    client.force_login(audience["worker"].user)
+    page = client.get(reverse("notices:notice-detail", args=[notice.pk])).content.decode()
+    assert "时间调整，另行通知" in page
+    assert not NoticeRead.objects.filter(notice=notice).exists()  # a withdrawn notice is not "read"
+
+
+def test_only_the_issuing_office_manages_a_notice(alice, bob, charlie, audience):
+    notice = publish(alice)
+    services.notice_withdraw(actor=bob, notice=notice, reason="同事代为撤回")  # same office
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        services.notice_remind(actor=charlie, notice=notice)
+
+
+def test_content_is_sanitized():
+    html = services.sanitize_content('<p onclick="x()">好</p><script>alert(1)</script><a href="javascript:x">l</a>'
+                                     '<strong>重点</strong>')
+    assert "script" not in html and "onclick" not in html and "javascript" not in html
+    assert "<strong>重点</strong>" in html
+    assert services.sanitize_content("第一段\n\n第二段 <b") .startswith("<p>第一段</p><p>第二段 &lt;b")
+
+
+def test_read_receipts_unread_first_and_sender_view(alice, audience, client, django_assert_max_num_queries):
+    first = publish(alice, title="第一条")
+    second = publish(alice, title="第二条")
+    station_user = audience["ours"].account
+    type(station_user).objects.filter(pk=station_user.pk).update(must_change_password=False)
+    client.force_login(station_user)
+    assert services.unread_notice_count(station_user) == 2
+    client.get(reverse("notices:notice-detail", args=[first.pk]))
+    client.get(reverse("notices:notice-detail", args=[first.pk]))  # twice: one receipt
+    assert NoticeRead.objects.filter(notice=first).count() == 1
+    assert services.unread_notice_count(station_user) == 1
+    with django_assert_max_num_queries(16) as measured:
+        response = client.get(reverse("notices:received"))
+    titles = [n.title for n in response.context["page"]]
+    assert titles == ["第二条", "第一条"]  # unread first
+    for i in range(5):
+        publish(alice, title=f"更多{i}")
+    with django_assert_max_num_queries(len(measured.captured_queries)):
+        client.get(reverse("notices:received"))
+    unread_only = client.get(reverse("notices:received"), {"read": "unread"}).context["page"]
+    assert "第一条" not in [n.title for n in unread_only] and "第二条" in [n.title for n in unread_only]
+
+    client.force_login(alice)
+    detail = client.get(reverse("notices:sent-detail", args=[first.pk]))
+    assert detail.context["read_count"] == 1 and detail.context["read_rate"] == 50
+    unread = [u.pk for u in detail.context["page"]]
+    assert unread == [audience["worker"].user.pk]
+    read = client.get(reverse("notices:sent-detail", args=[first.pk]), {"show": "read"}).context["page"]
+    assert [r.user for r in read] == [station_user]
+    with django_assert_max_num_queries(14):
+        sent = client.get(reverse("notices:sent"))
+    rates = {n.title: n.read_rate for n in sent.context["page"]}
+    assert rates["第一条"] == 50 and rates["第二条"] == 0
+
+
+def test_outsider_cannot_open_or_manage(alice, charlie, audience, client):
+    notice = publish(alice)
+    client.force_login(audience["other_worker"].user)
+    assert client.get(reverse("notices:notice-detail", args=[notice.pk])).status_code == 404
+    client.force_login(charlie)
+    assert client.get(reverse("notices:sent-detail", args=[notice.pk])).status_code == 404
+    assert client.post(reverse("notices:notice-withdraw", args=[notice.pk]), {"reason": "x"}).status_code == 404
+
+
+def test_reminder_reaches_only_the_unread_once(alice, audience, django_capture_on_commit_callbacks):
+    notice = publish(alice)
+    services.notice_mark_read(notice=notice, user=audience["ours"].account)
+    with django_capture_on_commit_callbacks(execute=True):
+        reminder = services.notice_remind(actor=alice, notice=notice)
+    reminder.refresh_from_db()
+    assert reminder.recipients == 1 and reminder.finished_at is not None
+    reminded = Message.objects.filter(link=reverse("notices:notice-detail", args=[notice.pk]))
+    assert [m.user for m in reminded] == [audience["worker"].user]
+    assert reminded.get().want_sms
+    # Running the same reminder again sends nothing more.
+    from notices.tasks import send_notice_reminder
+
+    assert send_notice_reminder(reminder.pk) == 0
+    assert reminded.count() == 1
+
+
+def test_reminder_resumes_where_it_stopped(alice, audience, regions, monkeypatch):
+    from notices import tasks
+
+    for _ in range(4):
+        SocialWorkerFactory(work_region=regions["洪桥街道"])
+    notice = publish(alice)
+    reminder = NoticeReminder.objects.create(notice=notice, sent_by=alice)
+    monkeypatch.setattr(tasks, "REMINDER_BATCH", 2)
+    tasks.send_notice_reminder(reminder.pk)
+    reminder.refresh_from_db()
+    assert reminder.recipients == notice.audience_count == 6
+    assert Message.objects.filter(link__endswith=f"/{notice.pk}/").values("user").distinct().count() == 6
+
+
+def test_public_portal_shows_only_public_policies(alice, client):
+    policy = publish(alice, title="社会工作服务项目政府采购办法", category="policy", is_public=True)
+    publish(alice, title="内部通知", category="notice")
+    hidden = publish(alice, title="未公开的政策", category="policy")
+    with pytest.raises(services.NoticeError):
+        publish(alice, title="普通通知公开", category="notice", is_public=True)
+    page = client.get(reverse("portal:notices")).content.decode()
+    assert policy.title in page and "内部通知" not in page and hidden.title not in page
+    assert "越秀区" in page
+    assert client.get(reverse("portal:notice", args=[policy.pk])).status_code == 200
+    assert client.get(reverse("portal:notice", args=[hidden.pk])).status_code == 404
+    services.notice_withdraw(actor=alice, notice=policy, reason="已废止")
+    assert client.get(reverse("portal:notice", args=[policy.pk])).status_code == 404
+
+
+def test_attachments_checked_and_served_to_the_audience_only(alice, audience, client, media):
+    pdf = check_document_upload(SimpleUploadedFile("活动方案.pdf", b"%PDF-1.4\n%x\n"))
+    notice = services.notice_save(actor=alice, notice=None, regions=[], attachments=[pdf], data=dict(
+        title="附件通知", category="notice", content="见附件", to_workers=True))
+    services.notice_publish(actor=alice, notice=notice)
+    attachment = notice.attachments.get()
+    assert attachment.original_name == "活动方案.pdf"
+    url = reverse("notices:attachment", args=[attachment.pk])
+    client.force_login(audience["worker"].user)
+    assert client.get(url).status_code == 200
+    client.force_login(audience["other_worker"].user)
+    assert client.get(url).status_code == 404
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        check_document_upload(SimpleUploadedFile("病毒.pdf", b"MZ\x90\x00"))
+
+
+def test_compose_through_the_page(alice, regions, client, media):
+    client.force_login(alice)
+    response = client.post(reverse("notices:notice-new"), {
+        "title": "页面发布", "category": "notice", "content": "内容", "to_stations": "on",
+        "target_regions": [regions["洪桥街道"].pk], "action": "publish",
+        "new_attachments": [SimpleUploadedFile("a.pdf", b"%PDF-1.4 a"), SimpleUploadedFile("b.pdf", b"%PDF-1.4 b")],
+    })
+    assert response.status_code == 302
+    from notices.models import Notice
+
+    notice = Notice.objects.get(title="页面发布")
+    assert notice.status == NoticeStatus.PUBLISHED and notice.attachments.count() == 2
+    assert list(notice.target_regions.all()) == [regions["洪桥街道"]]
+
+
+# --- Weekly digest -------------------------------------------------------------------------------
+
+
+def _submitted_profile(regions, town="洪桥街道", days_ago=0):
+    worker = SocialWorkerFactory(work_region=regions[town])
+    review_submit(worker, actor=worker.user)
+    if days_ago:
+        SocialWorker.objects.filter(pk=worker.pk).update(submitted_at=timezone.now() - datetime.timedelta(days=days_ago))
+    return worker
+
+
+def test_digest_counts_equal_the_real_queues(alice, regions):
+    _submitted_profile(regions)
+    _submitted_profile(regions, days_ago=3)
+    rows = digest_rows(alice)
+    own = {r["label"]: r["count"] for r in rows["own"]}
+    assert own == {"社工个人信息": 2} or own == {"Social worker profiles": 2}
+    assert own[next(iter(own))] == SocialWorker.objects.review_queue(alice).count()
+    assert rows["escalated"] == []
+
+
+def test_digest_once_a_week_and_only_with_pending_items(alice, charlie, regions):
+    _submitted_profile(regions)
+    week = week_of(timezone.localdate())
+    assert digest_send(alice, week) is True
+    assert digest_send(alice, week) is False  # run twice → one digest
+    assert DigestSent.objects.filter(user=alice).count() == 1
+    message = Message.objects.get(user=alice)
+    assert message.want_email and "1" in message.title
+    assert digest_send(charlie, week) is False  # nothing waiting for 荔湾区
+    assert not Message.objects.filter(user=charlie).exists()
+
+
+def test_escalation_after_the_limit(alice, city_official, regions, settings):
+    settings.SWMS_ESCALATE_AFTER_DAYS = 14
+    _submitted_profile(regions, days_ago=3)
+    assert digest_rows(city_official)["escalated"] == []
+    _submitted_profile(regions, days_ago=20)
+    escalated = digest_rows(city_official)["escalated"]
+    assert [r["count"] for r in escalated] == [1]
+    assert digest_rows(alice)["escalated"] == []  # nothing below the county's own queue
+
+
+def test_weekly_task_batches_and_is_idempotent(alice, bob, regions, monkeypatch):
+    from notices import tasks
+
+    _submitted_profile(regions)
+    monkeypatch.setattr(tasks, "DIGEST_BATCH", 1)
+    week = week_of(timezone.localdate()).isoformat()
+    tasks.send_weekly_digests.delay(week)
+    tasks.send_weekly_digests.delay(week)
+    assert DigestSent.objects.filter(week=week).count() == 2  # alice and bob, once each
+    assert Message.objects.filter(user__in=[alice, bob]).count() == 2
