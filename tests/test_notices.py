@@ -124,7 +124,7 @@ def test_content_is_sanitized():
 
 def test_read_receipts_unread_first_and_sender_view(alice, audience, client, django_assert_max_num_queries):
     first = publish(alice, title="第一条")
-    second = publish(alice, title="第二条")
+    publish(alice, title="第二条")
     station_user = audience["ours"].account
     type(station_user).objects.filter(pk=station_user.pk).update(must_change_password=False)
     client.force_login(station_user)
