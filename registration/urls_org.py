@@ -5,7 +5,6 @@ from . import views_org as v
 # Organizations' own pages; officials review them at review/organizations/ (registration/queues.py).
 urlpatterns = [
     path("organizations/signup/", v.signup, name="organization-signup"),
-    path("organizations/regions/options/", v.region_options, name="organization-region-options"),
     path("organization/", v.profile, name="organization-profile"),
     path("organization/contact/", v.contact, name="organization-contact"),
     path("organization/staff/", v.staff_list, name="organization-staff"),

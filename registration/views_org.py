@@ -11,9 +11,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
-from accounts.models import Region, RegionLevel
+from accounts.models import Region
 from swms.decorators import kind_required
 from swms.workflow import WorkflowError, review_log_for
 
@@ -80,14 +80,6 @@ def signup(request):
     })
 
 
-@require_GET
-def region_options(request):
-    """Children of a region as <option>s for the sign-up's cascading selects; public, as sign-up is."""
-    parent = request.GET.get("parent", "")
-    children = Region.objects.none()
-    if parent.isdigit():
-        children = Region.objects.filter(parent_id=int(parent)).exclude(level=RegionLevel.VILLAGE).order_by("code")
-    return render(request, "registration/worker/region_options.html", {"children": children})
 
 
 @login_required

@@ -167,9 +167,9 @@ def contact(request):
 
 
 @require_GET
-@login_required
 def region_options(request):
-    """The children of a region as <option>s, for the cascading work-region selects (htmx)."""
+    """The children of a region as <option>s, for every cascading region select (htmx). Public: the
+    division names are published statistics, and the organization sign-up uses it before login."""
     parent = request.GET.get("parent") or request.GET.get(request.GET.get("field", ""), "")
     children = Region.objects.none()
     if parent.isdigit():

@@ -112,7 +112,7 @@ MATRIX = {
     "registration:profile": ("get", None, WORKER_ONLY),
     "registration:contact": ("post", None, WORKER_ONLY_POST),
     "registration:profile-photo": ("get", "worker", _file_rule()),
-    "registration:region-options": ("get", None, SIGNED_IN_200),
+    "registration:region-options": ("get", None, PUBLIC),
     "registration:corrections": ("get", None, WORKER_ONLY),
     "registration:correction-new": ("get", None, WORKER_ONLY),
     "registration:correction-edit": ("get", "correction", WORKER_ONLY),
@@ -163,7 +163,6 @@ MATRIX = {
     "verify": ("get", "token", PUBLIC),
     # --- registration: organizations (the org role's own record is the submitted "organization")
     "registration:organization-signup": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
-    "registration:organization-region-options": ("get", None, PUBLIC),
     "registration:organization-profile": ("get", None, ORG_ONLY),
     "registration:organization-contact": ("post", None, ORG_ONLY),  # empty post: the page with its errors
     "registration:organization-staff": ("get", None, ORG_ONLY),
