@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from swms.scoping import ScopedQuerySet
@@ -113,7 +114,8 @@ class ActivityCategory(models.TextChoices):
 
 class ActivityStatus(models.TextChoices):
     ONGOING = "ongoing", _("In progress")
-    ENDED = "ended", _("Ended")
+    # "Ended" alone is an operator's status (已终止); an activity has 已结束.
+    ENDED = "ended", pgettext_lazy("activity status", "Ended")
 
 
 class Activity(models.Model):

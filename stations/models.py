@@ -242,7 +242,7 @@ class StationWorker(models.Model):
         indexes = [models.Index(fields=["id_number"], name="station_worker_id_idx")]
 
     def __str__(self):
-        return f"{self.name} @ {self.station_id}"
+        return self.name
 
     @property
     def is_certified(self) -> bool:
