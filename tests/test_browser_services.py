@@ -3,7 +3,6 @@ ended with its summary record), the month's summary submitted; the county return
 the station fixes and resubmits, the county approves."""
 
 import datetime
-import re
 
 import pytest
 from django.utils import timezone
