@@ -140,6 +140,22 @@ def _check_common(data: dict) -> None:
         raise ActivityError(_("An activity that has ended needs its end date and time."))
 
 
+def _month(moment) -> datetime.date:
+    return timezone.localtime(moment).date().replace(day=1)
+
+
+def _check_month_open(station: Station, month: datetime.date) -> None:
+    """A month whose summary has been submitted (or approved) keeps the figures it reported: its
+    activities cannot be added, moved, deleted or given other clients until the summary is returned."""
+    from .models import MonthlySummary
+
+    if MonthlySummary.objects.filter(station=station, month=month, status__in=["submitted", "approved"]).exists():
+        raise ActivityError(
+            _("The monthly summary of %(month)s has been submitted, so the activities it counts are fixed. Ask "
+              "the reviewer to return the summary if they need to change.") % {"month": f"{month:%Y-%m}"}
+        )
+
+
 def activity_save(*, station: Station, activity: Activity | None = None, category: str, data: dict, details: dict,
                   summary: dict, clients: Iterable[Client], workers: Iterable[StationWorker],
                   actor: User) -> Activity:
@@ -161,6 +177,17 @@ def activity_save(*, station: Station, activity: Activity | None = None, categor
                 raise ActivityError(_("The category of an activity cannot be changed."))
         _check_common(data)
         _check_people(station, activity, spec, data, clients, workers)
+        new_month = _month(data["started_at"])
+        if activity is None:
+            _check_month_open(station, new_month)
+        else:
+            old_month = _month(activity.started_at)
+            clients_changed = {c.pk for c in clients} != set(activity.clients.values_list("pk", flat=True))
+            if new_month != old_month:
+                _check_month_open(station, old_month)
+                _check_month_open(station, new_month)
+            elif clients_changed:
+                _check_month_open(station, old_month)
         ended = data["status"] == ActivityStatus.ENDED
         details_json = _declared_values(spec.basic, details, required=True)
         # An activity in progress has no summary record: whatever was sent is dropped.
@@ -187,6 +214,7 @@ def activity_delete(*, activity: Activity, actor: User) -> Activity:
         activity = Activity.objects.select_for_update().get(pk=activity.pk)
         if activity.deleted_at is not None:
             raise ActivityError(_("This activity has already been deleted."))
+        _check_month_open(activity.station, _month(activity.started_at))
         activity.deleted_at = timezone.now()
         activity._history_user = actor
         activity.save(update_fields=["deleted_at", "updated_at"])

@@ -237,3 +237,47 @@ def test_station_workbench_shows_the_four_statistics(station_with_october, clien
     assert client.get(reverse("reports:workbench"), {"period": "2026"}).context["charts"]["totals"]["activities"] == 3
     # Nonsense falls back to this month rather than failing.
     assert client.get(reverse("reports:workbench"), {"period": "20x6-1"}).status_code == 200
+
+
+def test_a_submitted_month_keeps_its_activities(station_with_october, alice):
+    """Figures reported in a submitted summary stay true: its month's activities cannot be added, moved,
+    deleted or given other clients, but an October case may still be ended with its summary record."""
+    from services.activities import ActivityError, activity_delete, activity_save
+
+    station = station_with_october
+    summary = summaries.summary_start(station=station, month=OCTOBER, actor=station.account)
+    summaries.summary_save(summary=summary, text="十月", document=None, actor=station.account)
+    summaries.summary_submit(summary=summary, actor=station.account)
+    case = Activity.objects.get(station=station, category="case", deleted_at__isnull=True,
+                                started_at__month=10)
+    lead = case.lead_worker
+    common = dict(status="ongoing", name=case.name, lead_worker=lead, contact_phone="1",
+                  service_domains=["elderly_care"], started_at=case.started_at, ended_at=None, location="",
+                  volunteer_count=0)
+    details = {"process": "p", "source": "walk_in", "intake_form": "phone", "intake_at": case.started_at,
+               "intake_place": "站内"}
+    clients = list(case.clients.all())
+    with pytest.raises(ActivityError):  # a new activity in October
+        activity_save(station=station, category="case", data=common, details=details, summary={},
+                      clients=clients, workers=[lead], actor=station.account)
+    with pytest.raises(ActivityError):  # other clients
+        activity_save(station=station, activity=case, category="case", data=common, details=details, summary={},
+                      clients=clients[:1] + list(Client.objects.filter(name="丙")), workers=[lead],
+                      actor=station.account)
+    with pytest.raises(ActivityError):  # moved to November
+        activity_save(station=station, activity=case, category="case",
+                      data={**common, "started_at": _at(datetime.date(2026, 11, 2))}, details=details, summary={},
+                      clients=clients, workers=[lead], actor=station.account)
+    with pytest.raises(ActivityError):
+        activity_delete(activity=case, actor=station.account)
+    # Ending the case in a later month is allowed: the October figures do not change.
+    ended = activity_save(
+        station=station, activity=case, category="case",
+        data={**common, "status": "ended", "ended_at": _at(datetime.date(2026, 11, 20))}, details=details,
+        summary={"assessment": "a", "goals_reached": "g", "closure": "goals_met"}, clients=clients, workers=[lead],
+        actor=station.account)
+    assert ended.status == "ended"
+    assert month_figures(station.pk, OCTOBER) == {"activity_count": 2, "persons_served": 3, "person_times": 4}
+    # Once returned, October is open again.
+    summaries.summary_decide(summary=summary, actor=alice, action="return", comment="请核对")
+    activity_delete(activity=case, actor=station.account)
