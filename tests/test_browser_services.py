@@ -98,7 +98,11 @@ def test_station_records_services_and_the_county_reviews_the_summary(
     page.locator("#id_summary_evaluation").fill("组员出勤率高，反馈良好。")
     page.locator("#id_summary_goals_reached").fill("基本达成")
     page.locator("#id_clients").select_option(label=["小林", "陈伯"])
+    page.screenshot(path=screenshot_dir / "activity-form.png", full_page=True)
     page.get_by_role("button", name="保存").click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=screenshot_dir / "activity-detail-phone.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
     expect(page.get_by_text("留守儿童成长小组").first).to_be_visible()
     assert Activity.objects.filter(station=station).count() == 2
     group = Activity.objects.get(station=station, category="group")
