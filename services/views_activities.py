@@ -21,7 +21,7 @@ from accounts.views import region_tree_root_for
 from stations.current import station_required
 from swms.decorators import official_required
 from swms.domains import ServiceDomain
-from swms.exports import xlsx_response
+from swms.exports import Table, export_response
 from swms.scoping import get_visible_or_404
 
 from .activities import ActivityError, activity_delete, activity_save
@@ -227,7 +227,7 @@ def official_activity_list(request):
     """服务活动管理 for officials (manual 2.6): region tree, search, the filter panel, Excel export."""
     qs, region, filterset = _official_rows(request)
     if request.GET.get("export") == "xlsx":
-        return _official_export(qs)
+        return export_response(request, activity_table)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -238,7 +238,9 @@ def official_activity_list(request):
     })
 
 
-def _official_export(qs):
+def activity_table(request) -> Table:
+    """The officials' filtered activity list as an export table (also rebuilt by a background job)."""
+    qs, _region, _filterset = _official_rows(request)
     headers = [_("service code"), _("category"), _("activity name"), _("status"), _("station"), _("station code"),
                _("region"), _("responsible worker"), _("contact phone"), _("service domains"), _("start"), _("end"),
                _("location"), _("clients served"), _("workers taking part"), _("volunteers")]
@@ -252,8 +254,8 @@ def _official_export(qs):
                    timezone.localtime(a.started_at), timezone.localtime(a.ended_at) if a.ended_at else None,
                    a.location, a.client_count, a.worker_count, a.volunteer_count]
 
-    return xlsx_response(f"activities-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(),
-                         sheet_title=_("Service activities"))
+    return Table(f"activities-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(), _("Service activities"),
+                 qs.count())
 
 
 @login_required

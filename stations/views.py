@@ -16,7 +16,7 @@ from accounts.views import region_tree_root_for
 from registration.models import Organization
 from swms.decorators import official_required
 from swms.domains import ServiceDomain
-from swms.exports import xlsx_response
+from swms.exports import Table, export_response
 from swms.ids import normalize_ric
 from swms.pii import mask_id_number
 from swms.scoping import get_visible_or_404
@@ -67,7 +67,7 @@ def _station_rows(request):
 def station_list(request):
     qs, region, q = _station_rows(request)
     if request.GET.get("export") == "xlsx":
-        return _station_export(qs)
+        return export_response(request, station_table)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     return render(request, "stations/list.html", {
         "page": page, "region": region, "q": q, "tier": request.GET.get("tier", ""),
@@ -77,7 +77,9 @@ def station_list(request):
     })
 
 
-def _station_export(qs):
+def station_table(request) -> Table:
+    """The filtered station list as an export table (also rebuilt by a background export job)."""
+    qs, _region, _q = _station_rows(request)
     headers = [_("station code"), _("station name"), _("tier"), _("region"), _("address"), _("contact person"),
                _("contact phone"), _("founding date"), _("floor area (m²)"), _("workers"), _("operators")]
 
@@ -87,7 +89,7 @@ def _station_export(qs):
                    s.founded_on, s.floor_area, s.worker_count,
                    "、".join(o.organization.name for o in s.current_operators)]
 
-    return xlsx_response(f"stations-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(), sheet_title=_("Stations"))
+    return Table(f"stations-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(), _("Stations"), qs.count())
 
 
 def _organizations_for(region):

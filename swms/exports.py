@@ -1,32 +1,82 @@
-"""Excel exports of filtered lists: a write-only workbook streamed in rows, never the whole table in memory."""
+"""Excel exports of filtered lists: a write-only workbook written row by row, never the whole table in
+memory. Small lists download at once; large ones (over SWMS_EXPORT_SYNC_ROWS) become an `ExportJob`
+written by Celery, whose page shows the progress and then the download.
+
+A list page exports through one function that rebuilds its table from (user, query string):
+
+    def client_table(request) -> Table: ...          # uses request.user and request.GET only
+    if request.GET.get("export") == "xlsx":
+        return export_response(request, client_table)
+"""
 
 from __future__ import annotations
 
 import datetime
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import transaction
 from django.http import FileResponse
+from django.shortcuts import redirect
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 
-def xlsx_response(filename: str, headers: list[str], rows: Iterable[Iterable], sheet_title: str = "Sheet1"):
-    """An .xlsx download of `rows` under `headers` (bold). Rows are written as they come from the
-    iterator (pass a `.iterator()` queryset) into a temporary file, which the response streams."""
+@dataclass
+class Table:
+    filename: str
+    headers: list
+    rows: Iterable[Iterable]
+    sheet_title: str
+    total: int
+
+
+def export_response(request, builder: Callable[..., Table]):
+    """Download the table now, or queue it as a background job and show its progress page."""
+    from swms.models import ExportJob
+
+    table = builder(request)
+    if table.total <= settings.SWMS_EXPORT_SYNC_ROWS:
+        return xlsx_response(table.filename, table.headers, table.rows, sheet_title=table.sheet_title)
+    params = request.GET.copy()
+    params.pop("export", None)
+    job = ExportJob.objects.create(user=request.user, builder=f"{builder.__module__}.{builder.__qualname__}",
+                                   params=params.urlencode(), filename=table.filename, total=table.total)
+    from swms.tasks import run_export
+
+    transaction.on_commit(lambda: run_export.delay(job.pk))
+    return redirect("export-detail", pk=job.pk)
+
+
+def write_xlsx(handle, headers: list, rows: Iterable[Iterable], sheet_title: str = "Sheet1",
+               progress: Callable[[int], None] | None = None, every: int = 500) -> int:
+    """Write the workbook to `handle`; `progress(n)` is called every `every` rows. Returns the row count."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31])
+    sheet = workbook.create_sheet(title=str(sheet_title)[:31])
     header_cells = []
     for title in headers:
         cell = WriteOnlyCell(sheet, value=str(title))
         cell.font = Font(bold=True)
         header_cells.append(cell)
     sheet.append(header_cells)
+    n = 0
     for row in rows:
         sheet.append([_cell_value(v) for v in row])
-    handle = tempfile.TemporaryFile(suffix=".xlsx")
+        n += 1
+        if progress is not None and n % every == 0:
+            progress(n)
     workbook.save(handle)
+    return n
+
+
+def xlsx_response(filename: str, headers: list[str], rows: Iterable[Iterable], sheet_title: str = "Sheet1"):
+    """An .xlsx download of `rows` under `headers` (bold). Rows are written as they come from the
+    iterator (pass a `.iterator()` queryset) into a temporary file, which the response streams."""
+    handle = tempfile.TemporaryFile(suffix=".xlsx")
+    write_xlsx(handle, headers, rows, sheet_title)
     handle.seek(0)
     return FileResponse(handle, as_attachment=True, filename=filename,
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -101,3 +101,39 @@ def review_log_for(obj) -> models.QuerySet[ReviewLog]:
     return ReviewLog.objects.filter(
         content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk
     ).order_by("created_at", "id")
+
+
+class ExportJob(models.Model):
+    """A large Excel export written in the background (Celery), with progress, for its requester only."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Dotted path of the function that rebuilds the table from (user, query string): the same code as
+    # the page's own list, so the export holds exactly what the page showed.
+    builder = models.CharField(max_length=200)
+    params = models.TextField(blank=True)
+    filename = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    done_rows = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/", blank=True, max_length=200)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.filename} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return int(self.done_rows * 100 / self.total) if self.total else (100 if self.status == "done" else 0)

@@ -261,6 +261,8 @@ WHITENOISE_USE_FINDERS = True
 # django-guardian: object permissions only for true per-object grants (an organization operating a
 # station). No "AnonymousUser" account is created: no default accounts (A1).
 ANONYMOUS_USER_NAME = None
+# Exports of more rows than this are written in the background (Celery) with a progress page.
+SWMS_EXPORT_SYNC_ROWS = env.int("SWMS_EXPORT_SYNC_ROWS", default=5000)
 # Items waiting longer than this at an office are escalated in the weekly digest of the office above.
 SWMS_ESCALATE_AFTER_DAYS = env.int("SWMS_ESCALATE_AFTER_DAYS", default=14)
 # True only under settings_prod: demo-only commands refuse to run there.

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from registration.views_public import verify
+from swms import views_exports
 
 urlpatterns = [
     path("", include("reports.urls")),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("public/", include("notices.urls_public")),
     path("stations/", include("stations.urls")),
     path("services/", include("services.urls")),
+    path("exports/<int:pk>/", views_exports.export_detail, name="export-detail"),
+    path("exports/<int:pk>/download/", views_exports.export_download, name="export-download"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("verify/<str:token>/", verify, name="verify"),
     path("captcha/", include("captcha.urls")),

@@ -249,6 +249,9 @@ MATRIX = {
     "notices:notice-remind": ("post", "notice", {**NOTICE_SENDER(302), "superuser": 403}),
     "portal:notices": ("get", None, PUBLIC),
     "portal:notice": ("get", "public_notice", PUBLIC),
+    # --- export jobs: a finished export of the county official's; nobody else's business
+    "export-detail": ("get", "export_job", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 404), "county": 200}),
+    "export-download": ("get", "export_job", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 404), "county": 200}),
     # --- inbox
     "notices:inbox": ("get", None, SIGNED_IN_200),
     "notices:message": ("get", "message", {"anonymous": 302, "social_worker": 200, **dict.fromkeys(ROLES[2:], 404)}),
@@ -405,7 +408,18 @@ def station_objects(regions, alice, city_official, station_user, settings, tmp_p
     notice_services.notice_publish(actor=city, notice=public)
     return {"station": station, "station_worker": worker, "service_client": client, "activity": activity,
             "summary": summary, "notice": notice, "notice_attachment": notice.attachments.get(),
-            "public_notice": public}
+            "public_notice": public, "export_job": _export_job(alice)}
+
+
+def _export_job(owner):
+    from django.core.files.base import ContentFile
+
+    from swms.models import ExportJob
+
+    job = ExportJob.objects.create(user=owner, builder="stations.views.station_table", filename="s.xlsx",
+                                   status="done", total=1)
+    job.file.save("s.xlsx", ContentFile(b"PK\x03\x04"))
+    return job
 
 
 @pytest.fixture
