@@ -113,7 +113,12 @@ class ManualWorkerForm(BootstrapFormMixin, forms.ModelForm):
 
 
 class SyncedWorkerForm(BootstrapFormMixin, forms.Form):
-    social_worker = forms.IntegerField(widget=forms.HiddenInput)
+    # The ID number looked up, not a database id: a station reaches the registry only by the number
+    # a worker gives it, never by walking ids.
+    id_number = forms.CharField(widget=forms.HiddenInput)
+
+    def clean_id_number(self):
+        return validate_ric(self.cleaned_data["id_number"])
     is_head = forms.BooleanField(label=_("station head"), required=False)
     joined_on = forms.DateField(label=_("joined on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 

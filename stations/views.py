@@ -332,7 +332,7 @@ def worker_add(request):
     if lookup.is_bound and lookup.is_valid():
         found = services.registered_worker_find(lookup.cleaned_data["id_number"])
         if found is not None:
-            synced_form = SyncedWorkerForm(initial={"social_worker": found.pk, "joined_on": timezone.localdate()},
+            synced_form = SyncedWorkerForm(initial={"id_number": found.id_number, "joined_on": timezone.localdate()},
                                            auto_id="synced_%s")
     manual = ManualWorkerForm(request.POST if request.POST.get("mode") == "manual" else None,
                               initial={"joined_on": timezone.localdate()})
@@ -341,9 +341,7 @@ def worker_add(request):
             if request.POST.get("mode") == "synced":
                 synced_form = SyncedWorkerForm(request.POST, auto_id="synced_%s")
                 if synced_form.is_valid():
-                    from registration.models import SocialWorker
-
-                    social_worker = SocialWorker.objects.filter(pk=synced_form.cleaned_data["social_worker"]).first()
+                    social_worker = services.registered_worker_find(synced_form.cleaned_data["id_number"])
                     if social_worker is None:
                         raise services.StationError(_("The social worker was not found."))
                     found = social_worker  # shown again if the add is refused

@@ -306,7 +306,7 @@ def test_station_adds_synced_and_manual_workers_through_pages(alice, regions, cl
     station_login(client, station)
     page = client.get(reverse("stations:worker-add"), {"id_number": sw.id_number}).content.decode()
     assert 'data-testid="found"' in page and sw.name in page
-    client.post(reverse("stations:worker-add"), {"mode": "synced", "social_worker": sw.pk, "is_head": "on",
+    client.post(reverse("stations:worker-add"), {"mode": "synced", "id_number": sw.id_number, "is_head": "on",
                                                  "joined_on": "2026-01-05"})
     client.post(reverse("stations:worker-add"), {
         "mode": "manual", "name": "王手工", "gender": "male", "id_number": make_id_number(), "mobile": "13700000000",
@@ -320,6 +320,18 @@ def test_station_adds_synced_and_manual_workers_through_pages(alice, regions, cl
     # A bad check digit is refused with a message, not looked up.
     page = client.get(reverse("stations:worker-add"), {"id_number": "440104199001011234"}).content.decode()
     assert "invalid-feedback" in page and 'data-testid="not-found"' not in page
+
+
+def test_synced_add_goes_by_id_number_only(alice, regions, client):
+    """The registry is reached by the ID number the worker gives, never by a database id."""
+    station, _pw = create_station(alice, regions)
+    unregistered = SocialWorkerFactory(work_region=regions["洪桥街道"])
+    station_login(client, station)
+    client.post(reverse("stations:worker-add"), {"mode": "synced", "social_worker": registered(regions).pk,
+                                                 "joined_on": "2026-01-05"})
+    client.post(reverse("stations:worker-add"), {"mode": "synced", "id_number": unregistered.id_number,
+                                                 "joined_on": "2026-01-05"})
+    assert not station.workers.exists()
 
 
 def test_station_cannot_open_another_stations_worker(alice, regions, client):
