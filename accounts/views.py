@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from swms.decorators import official_required
-from swms.scoping import get_visible_or_404
+from swms.scoping import get_visible_or_404, within_requested_region
 
 from . import services
 from .forms import LoginForm, OfficialCreateForm, PasswordChangeForm, SocialWorkerPasswordResetForm
@@ -108,10 +108,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 @official_required
 def official_list(request):
     officials = User.objects.visible_to(request.user).officials().select_related("region")
-    region = None
-    if request.GET.get("region"):
-        region = get_visible_or_404(Region, request.user, pk=request.GET["region"])
-        officials = officials.within(region)
+    officials, region = within_requested_region(officials, request)
     q = request.GET.get("q", "").strip()
     if q:
         officials = officials.filter(Q(username__icontains=q) | Q(full_name__icontains=q))
@@ -234,3 +231,33 @@ def region_tree_root_for(user) -> list[Region]:
         return [user.region]
     return list(Region.objects.root_nodes())
 
+
+_CASCADE_LEVELS = ["province", "city", "county", "town", "village"]
+
+
+def region_cascade(selected, *, root=None, villages: bool = False) -> list[dict]:
+    """The cascading region selects (templates/registration/worker/region_cascade.html), pre-filled
+    along `selected`'s path: from the top of the tree down to towns (or villages), or — with `root` —
+    from that region (fixed as the first select) down. Each level: depth, options, selected."""
+    bottom = "village" if villages else "town"
+    top = root.level if root is not None and root.level in _CASCADE_LEVELS else "province"
+    count = _CASCADE_LEVELS.index(bottom) - _CASCADE_LEVELS.index(top) + 1
+    path = list(selected.get_ancestors(include_self=True)) if selected else []
+    if root is not None:
+        path = [root] + [r for r in path if root.contains(r) and r.pk != root.pk]
+    levels, parent = [], None
+    for depth in range(count):
+        if depth == 0:
+            options = [root] if root is not None else Region.objects.filter(parent=None)
+        elif parent is None:
+            options = []
+        else:
+            options = Region.objects.filter(parent=parent)
+        if not isinstance(options, list):
+            options = options.order_by("code")
+            if not villages:
+                options = options.exclude(level=RegionLevel.VILLAGE)
+        chosen = path[depth] if depth < len(path) else None
+        levels.append({"depth": depth, "options": options, "selected": chosen})
+        parent = chosen
+    return levels

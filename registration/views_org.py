@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Region
+from accounts.views import region_cascade
 from swms.decorators import kind_required
 from swms.workflow import WorkflowError, review_log_for
 
@@ -26,7 +27,6 @@ from .forms import (
     StaffLeaveForm,
 )
 from .models import Organization
-from .views_worker import _region_cascade
 
 # An organization's pages act on its own records: operators do not work them on its behalf.
 organization_required = kind_required("organization", allow_superuser=False)
@@ -76,7 +76,7 @@ def signup(request):
             messages.success(request, _("Welcome. Check your organization's data, then submit it for review."))
             return redirect("registration:organization-profile")
     return render(request, "registration/org/signup.html", {
-        "form": form, "cascade": _region_cascade(_chosen_region(form)),
+        "form": form, "cascade": region_cascade(_chosen_region(form)),
     })
 
 
@@ -115,7 +115,7 @@ def _profile_page(request, organization, form, contact_form):
     reason = log[-1].comment if log and organization.status in ("returned", "rejected") else ""
     return render(request, "registration/org/profile.html", {
         "organization": organization, "form": form, "contact_form": contact_form, "log": log, "reason": reason,
-        "cascade": _region_cascade(_chosen_region(form)) if organization.is_editable else [],
+        "cascade": region_cascade(_chosen_region(form)) if organization.is_editable else [],
         "missing": [Organization._meta.get_field(f).verbose_name for f in org_services.missing_fields(organization)],
     })
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Region, RegionLevel
+from accounts.views import region_cascade
 from swms.decorators import kind_required
 from swms.scoping import get_visible_or_404
 from swms.uploads import serve_private_file
@@ -117,7 +118,7 @@ def profile(request):
         "open_change": next((c for c in changes if c.status in ("draft", "submitted", "returned")), None),
         "worker": worker, "form": form, "contact_form": ContactForm(instance=worker),
         "qualifications": qualifications, "log": review_log_for(worker),
-        "cascade": _region_cascade(worker.work_region),
+        "cascade": region_cascade(worker.work_region),
         "missing": [SocialWorker._meta.get_field(f).verbose_name for f in worker.missing_fields()],
     })
 
@@ -137,19 +138,6 @@ def profile_change_new(request):
     return redirect("registration:profile")
 
 
-def _region_cascade(region) -> list[dict]:
-    """Four selects (province → city → county → town) pre-filled along the region's path."""
-    path = list(region.get_ancestors(include_self=True)) if region else []
-    levels, parent = [], None
-    for depth in range(4):
-        if depth and parent is None:
-            options = []
-        else:
-            options = Region.objects.filter(parent=parent).exclude(level=RegionLevel.VILLAGE).order_by("code")
-        selected = path[depth] if depth < len(path) else None
-        levels.append({"depth": depth, "options": options, "selected": selected})
-        parent = selected
-    return levels
 
 
 @require_POST
@@ -425,7 +413,7 @@ def region_change(request):
             messages.success(request, _("Your change request was sent to the new region for review."))
             return redirect("registration:region-change")
     return render(request, "registration/worker/region_change.html", {
-        "worker": worker, "form": form, "cascade": _region_cascade(None),
+        "worker": worker, "form": form, "cascade": region_cascade(None),
         "rows": RegionChangeRequest.objects.owned_by(request.user).select_related("old_region", "new_region")
         .order_by("-created_at"),
     })

@@ -16,13 +16,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Region
 from accounts.views import region_tree_root_for
 from stations.current import station_required
 from swms.decorators import official_required
 from swms.domains import ServiceDomain
 from swms.exports import Table, export_response
-from swms.scoping import get_visible_or_404
+from swms.scoping import get_visible_or_404, within_requested_region
 
 from .activities import ActivityError, activity_delete, activity_save
 from .categories import CATEGORIES, Field
@@ -210,10 +209,7 @@ def _official_activities(user):
 def _official_rows(request):
     user = request.user
     qs = _official_activities(user)
-    region = None
-    if request.GET.get("region"):
-        region = get_visible_or_404(Region, user, pk=request.GET["region"])
-        qs = qs.within(region)
+    qs, region = within_requested_region(qs, request)
     filterset = ActivityFilter(request.GET or None, queryset=qs)
     qs = filterset.qs.select_related("station", "station__region", "lead_worker").annotate(
         client_count=_link_count("clients"), worker_count=_link_count("workers"),

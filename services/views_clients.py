@@ -6,19 +6,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Region
 from accounts.views import region_tree_root_for
 from stations.current import station_required
 from swms.decorators import official_required
 from swms.exports import Table, export_response
 from swms.pii import mask_id_number, mask_phone
-from swms.scoping import get_visible_or_404
+from swms.scoping import get_visible_or_404, within_requested_region
 
 from .clients import CLIENT_FIELDS, ClientError, client_delete, client_save
 from .forms_clients import ClientForm, DeleteForm, OfficialClientFilter, StationClientFilter
@@ -147,13 +145,7 @@ def _official_rows(request):
     """The scoped, filtered list of the page and of its export."""
     user = request.user
     qs = Client.objects.visible_to(user).active().filter(station__deleted_at__isnull=True)
-    region = None
-    region_pk = request.GET.get("region", "")
-    if region_pk:
-        if not region_pk.isdigit():
-            raise Http404
-        region = get_visible_or_404(Region, user, pk=region_pk)
-        qs = qs.within(region)
+    qs, region = within_requested_region(qs, request)
     filterset = OfficialClientFilter(request.GET or None, queryset=qs)
     qs = filterset.qs.select_related("station", "station__region").order_by("station__code", "-created_at", "-id")
     return qs, filterset, region

@@ -12,12 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Region
 from accounts.views import region_tree_root_for
 from stations.current import station_required
 from stations.models import Station
 from swms.decorators import official_required
-from swms.scoping import get_visible_or_404
+from swms.scoping import get_visible_or_404, within_requested_region
 from swms.uploads import serve_private_file
 from swms.workflow import State, WorkflowError, review_log_for
 
@@ -127,10 +126,7 @@ def summary_completeness(request):
     month = form.cleaned_data["month"] if form.is_valid() else _previous_month(timezone.localdate())
     month = month.replace(day=1)
     stations = Station.objects.visible_to(user).active().filter(created_at__date__lt=_next_month(month))
-    region = None
-    if request.GET.get("region"):
-        region = get_visible_or_404(Region, user, pk=request.GET["region"])
-        stations = stations.within(region)
+    stations, region = within_requested_region(stations, request)
     counts = dict(
         MonthlySummary.objects.filter(station__in=stations.values("pk"), month=month)
         .values_list("status").annotate(n=Count("pk"))

@@ -11,15 +11,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Region
-from accounts.views import region_tree_root_for
+from accounts.views import region_cascade, region_tree_root_for
 from registration.models import Organization
 from swms.decorators import official_required
 from swms.domains import ServiceDomain
 from swms.exports import Table, export_response
 from swms.ids import normalize_ric
 from swms.pii import mask_id_number
-from swms.scoping import get_visible_or_404
+from swms.scoping import get_visible_or_404, within_requested_region
 
 from . import services
 from .current import SESSION_KEY, station_required, stations_for
@@ -43,10 +42,7 @@ def _station_rows(request):
     """The scoped, filtered station list of the page and of its export."""
     user = request.user
     qs = Station.objects.visible_to(user).active()
-    region = None
-    if request.GET.get("region"):
-        region = get_visible_or_404(Region, user, pk=request.GET["region"])
-        qs = qs.within(region)
+    qs, region = within_requested_region(qs, request)
     q = request.GET.get("q", "").strip()
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(code__startswith=q))
@@ -101,30 +97,11 @@ def _organizations_for(region):
 
 def _station_form_context(request, station, form, funding, operators):
     return {"station": station, "form": form, "funding": funding, "operators": operators,
-            "cascade": _cascade(request.user, station.region if station else None)}
+            "cascade": region_cascade(station.region if station else None,
+                                      root=request.user.region if request.user.is_official else None,
+                                      villages=True)}
 
 
-def _cascade(user, selected):
-    """Selects from the official's own region down to villages, pre-filled along `selected`."""
-    root = user.region if user.is_official else None
-    path = list(selected.get_ancestors(include_self=True)) if selected else []
-    if root is not None:
-        path = [r for r in path if r.level != root.level and root.contains(r)]
-        first = [root]
-    else:
-        first = list(Region.objects.root_nodes())
-    levels = [{"depth": 0, "options": first, "selected": root or (path[0] if path else None)}]
-    parent = levels[0]["selected"]
-    if root is None and path:
-        path = path[1:]
-    for depth in range(1, 5):
-        options = Region.objects.filter(parent=parent).order_by("code") if parent else []
-        chosen = path[depth - 1] if depth - 1 < len(path) else None
-        levels.append({"depth": depth, "options": options, "selected": chosen})
-        parent = chosen
-        if parent is None and depth >= 1 and not options:
-            break
-    return levels
 
 
 def _formsets(request, station, region):
@@ -255,10 +232,7 @@ def worker_overview(request):
     """社工人员 of every station in the subtree (manual 2.4): region tree, name or ID number, station."""
     user = request.user
     qs = StationWorker.objects.visible_to(user).filter(station__deleted_at__isnull=True)
-    region = None
-    if request.GET.get("region"):
-        region = get_visible_or_404(Region, user, pk=request.GET["region"])
-        qs = qs.within(region)
+    qs, region = within_requested_region(qs, request)
     q = request.GET.get("q", "").strip()
     if q:
         ric = normalize_ric(q)

@@ -32,7 +32,7 @@ from django.views.decorators.http import require_POST
 from swms.decorators import official_required
 from swms.forms import DecisionForm
 from swms.ids import normalize_ric
-from swms.scoping import get_visible_or_404
+from swms.scoping import get_visible_or_404, within_requested_region
 from swms.workflow import State, WorkflowError, review_log_for
 
 
@@ -140,17 +140,13 @@ def why_here(obj, user) -> str:
 
 
 def queue_view(request, queue: Queue):
-    from accounts.models import Region
     from accounts.views import region_tree_root_for
 
     user = request.user
     scope = request.GET.get("scope", "mine")
     base = queue.model.objects.visible_to(user)
     qs = base.review_queue(user) if scope == "mine" else base.exclude(status=State.DRAFT)
-    region = None
-    if request.GET.get("region"):
-        region = get_visible_or_404(Region, user, pk=request.GET["region"])
-        qs = qs.within(region)
+    qs, region = within_requested_region(qs, request)
     filterset = queue.filterset(request.GET or None, queryset=qs.select_related(*queue.select_related))
     rows = filterset.qs.order_by("submitted_at", "pk")
     page = Paginator(rows, 25).get_page(request.GET.get("page"))

@@ -71,3 +71,17 @@ def get_visible_or_404(model_or_qs, user: User, **lookup):
         return qs.visible_to(user).get(**lookup)
     except qs.model.DoesNotExist:
         raise Http404 from None
+
+
+def within_requested_region(qs, request, param: str = "region"):
+    """The region-tree filter of every list page: narrow a scoped queryset to `?region=<pk>`, a region
+    the user may see (else 404, like any out-of-scope object). Returns (queryset, region or None)."""
+    from accounts.models import Region
+
+    value = request.GET.get(param, "")
+    if not value:
+        return qs, None
+    if not str(value).isdigit():
+        raise Http404
+    region = get_visible_or_404(Region, request.user, pk=value)
+    return qs.within(region), region
