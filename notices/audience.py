@@ -66,6 +66,14 @@ def audience_count(notice: Notice) -> int:
     return sum(qs.count() for qs in audience_parts(notice).values())
 
 
+def sent_by_office(user) -> QuerySet:
+    """What the official's office sent, drafts included: notices belong to the office (the region), so
+    colleagues of the same office share them."""
+    if not (user.is_authenticated and user.is_official and user.region_id):
+        return Notice.objects.none()
+    return Notice.objects.filter(sender_region_id=user.region_id)
+
+
 def recipient_region(user) -> Region | None:
     """Where the account sits for notices (see AUDIENCES): one query at most."""
     if not user.is_authenticated:

@@ -14,20 +14,15 @@ from swms.decorators import official_required
 from swms.uploads import serve_private_file
 
 from . import notice_services as services
-from .audience import audience_users, notices_for
+from .audience import audience_users, notices_for, sent_by_office
 from .forms import NoticeFilter, NoticeForm, WithdrawForm
 from .models import PUBLIC_CATEGORIES, Notice, NoticeAttachment, NoticeRead, NoticeStatus
-
-
-def _sent_qs(user):
-    """What my office sent (drafts included): the notices of the official's own region."""
-    return Notice.objects.filter(sender_region_id=user.region_id)
 
 
 def _get_sent(request, pk) -> Notice:
     if request.user.is_superuser:
         return get_object_or_404(Notice, pk=pk)
-    return get_object_or_404(_sent_qs(request.user), pk=pk)
+    return get_object_or_404(sent_by_office(request.user), pk=pk)
 
 
 @login_required
@@ -35,7 +30,7 @@ def _get_sent(request, pk) -> Notice:
 def sent_list(request):
     """发送列表, with the read rate of each notice."""
     form = NoticeFilter(request.GET or None)
-    qs = _sent_qs(request.user).select_related("sender").annotate(read_count=Count("reads"))
+    qs = sent_by_office(request.user).select_related("sender").annotate(read_count=Count("reads"))
     if form.is_valid():
         if form.cleaned_data["q"]:
             qs = qs.filter(title__icontains=form.cleaned_data["q"])

@@ -20,6 +20,13 @@ def stations_for(user):
 
 
 def current_station(request) -> Station | None:
+    """The station of this request, looked up once (the decorator and the page shell both ask)."""
+    if not hasattr(request, "_swms_current_station"):
+        request._swms_current_station = _lookup_station(request)
+    return request._swms_current_station
+
+
+def _lookup_station(request) -> Station | None:
     user = request.user
     choices = stations_for(user)
     if user.kind == "station":

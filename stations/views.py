@@ -261,6 +261,7 @@ def station_switch(request):
         raise PermissionDenied
     station = get_visible_or_404(stations_for(request.user), request.user, pk=request.POST.get("station") or 0)
     request.session[SESSION_KEY] = station.pk
+    request.__dict__.pop("_swms_current_station", None)
     messages.success(request, _("You are now working in %(station)s.") % {"station": station.name})
     return redirect(request.POST.get("next") if _safe_next(request) else "stations:workers")
 

@@ -451,3 +451,17 @@ def test_seed_demo_gives_demo_org_an_approved_registration_idempotently(regions,
     call_command("seed_demo", password="Demo#Pass2026")
     assert Organization.objects.count() == 1 and review_log_for(organization).count() == 3
     assert list(Organization.objects.approved()) == [organization]
+
+
+def test_staff_list_query_count_does_not_grow(client, organization, org_account, django_assert_max_num_queries):
+    from registration.models import OrganizationStaff
+
+    OrganizationStaff.objects.create(organization=organization, name="王一")
+    client.force_login(org_account)
+    url = reverse("registration:organization-staff")
+    with django_assert_max_num_queries(15) as first:
+        assert "王一" in client.get(url).content.decode()
+    for i in range(10):
+        OrganizationStaff.objects.create(organization=organization, name=f"员工{i}")
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        assert "员工9" in client.get(url).content.decode()

@@ -431,3 +431,16 @@ def test_worker_overview_query_count_does_not_grow(alice, regions, client, djang
     with django_assert_max_num_queries(len(first.captured_queries)):
         page = client.get(reverse("stations:worker-overview")).content.decode()
     assert page.count('<tr><td>') >= 9
+
+
+def test_station_workers_list_query_count_does_not_grow(alice, regions, client, django_assert_max_num_queries):
+    station, _pw = create_station(alice, regions)
+    services.station_worker_add_synced(station=station, social_worker=registered(regions), actor=station.account)
+    station_login(client, station)
+    with django_assert_max_num_queries(15) as first:
+        client.get(reverse("stations:workers"))
+    for _ in range(8):
+        services.station_worker_add_synced(station=station, social_worker=registered(regions), actor=station.account)
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        response = client.get(reverse("stations:workers"))
+    assert len(response.context["page"]) == 9

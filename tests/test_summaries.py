@@ -281,3 +281,16 @@ def test_a_submitted_month_keeps_its_activities(station_with_october, alice):
     # Once returned, October is open again.
     summaries.summary_decide(summary=summary, actor=alice, action="return", comment="请核对")
     activity_delete(activity=case, actor=station.account)
+
+
+def test_station_summary_list_query_count_does_not_grow(alice, regions, client, django_assert_max_num_queries):
+    station, _pw = create_station(alice, regions)
+    summaries.summary_start(station=station, month=OCTOBER, actor=station.account)
+    station_login(client, station)
+    with django_assert_max_num_queries(15) as first:
+        client.get(reverse("services:summary-list"))
+    for month in range(1, 10):
+        summaries.summary_start(station=station, month=datetime.date(2026, month, 1), actor=station.account)
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        response = client.get(reverse("services:summary-list"))
+    assert len(response.context["page"]) == 10
