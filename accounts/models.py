@@ -31,6 +31,10 @@ LEVEL_RANK = {
     RegionLevel.VILLAGE: 5,
 }
 
+# The four municipalities directly under the central government (直辖市): province-level, but their
+# civil-affairs office is a 民政局 like a city's, not a 民政厅 (GB/T 2260 codes 11, 12, 31, 50).
+MUNICIPALITY_PREFIXES = frozenset({"11", "12", "31", "50"})
+
 
 class RegionQuerySet(TreeQuerySet, ScopedQuerySet):
     region_path = ""
@@ -81,6 +85,25 @@ class Region(MPTTModel):
     @property
     def rank(self) -> int:
         return LEVEL_RANK[self.level]
+
+    @property
+    def is_municipality(self) -> bool:
+        return self.level == RegionLevel.PROVINCE and self.code[:2] in MUNICIPALITY_PREFIXES
+
+    @property
+    def civil_affairs_office(self) -> str:
+        """The name of this region's civil-affairs office, as certificates and letters print it.
+
+        民政部 for the country, 民政厅 for a province or autonomous region, 民政局 for a municipality
+        (北京市民政局), a city or a county; a town's civil affairs sit with its 街道办事处 or 人民政府.
+        """
+        if self.level == RegionLevel.COUNTRY:
+            return "中华人民共和国民政部"
+        if self.level == RegionLevel.PROVINCE and not self.is_municipality:
+            return f"{self.name}民政厅"
+        if self.level in (RegionLevel.TOWN, RegionLevel.VILLAGE):
+            return f"{self.name}{'办事处' if self.name.endswith('街道') else '人民政府'}"
+        return f"{self.name}民政局"
 
     def full_name(self) -> str:
         return "".join(a.name for a in self.get_ancestors(include_self=True) if a.level != RegionLevel.COUNTRY)

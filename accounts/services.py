@@ -236,7 +236,7 @@ def officials_initialize(*, root: Region, levels: list[str], progress=None) -> t
                     username=username,
                     kind=UserKind.OFFICIAL,
                     region=region,
-                    full_name=f"{region.name}{_('civil-affairs office')}",
+                    full_name=region.civil_affairs_office,
                     must_change_password=True,
                 )
                 user.set_password(password)

@@ -22,7 +22,7 @@ from .models import Certificate, Registration, RegistrationKind
 
 
 def issuing_authority(registration: Registration) -> str:
-    """The civil-affairs office that took the final decision: 民政厅 for a province, 民政局 otherwise."""
+    """The civil-affairs office that took the final decision (named by `Region.civil_affairs_office`)."""
     application = registration.application
     if application is not None and application.final_region is not None:
         region = application.final_region
@@ -30,7 +30,7 @@ def issuing_authority(registration: Registration) -> str:
         region = registration.region.ancestor_at(RegionLevel.CITY) or registration.region.ancestor_at(
             RegionLevel.PROVINCE
         ) or registration.region
-    return f"{region.name}{'民政厅' if region.level == RegionLevel.PROVINCE else '民政局'}"
+    return region.civil_affairs_office
 
 
 def verification_url(token: str) -> str:
