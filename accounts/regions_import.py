@@ -94,7 +94,10 @@ def _read(path) -> tuple[list[_Row], list[tuple[int, str]]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        return [], [(line, _("the file is not valid UTF-8 text"))]
+        return [], [(line, _(
+            "the file is not UTF-8 text: open it in Excel or WPS and save it as \"CSV UTF-8\", or in a text "
+            "editor with the UTF-8 encoding, then run the import again"
+        ))]
 
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)

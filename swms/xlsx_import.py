@@ -36,14 +36,47 @@ def text(value) -> str:
     return str(value).strip()
 
 
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
+
+
+def unreadable_file_message(path, error: Exception) -> str:
+    """Why a file could not be read and what to do, in the user's language — never the reading
+    library's own English ("Cannot detect file format", "invalid Zip archive")."""
+    path = Path(path)
+    name = path.name
+    if isinstance(error, FileNotFoundError) or not path.exists():
+        return _("The file %(file)s does not exist. Check the file name and folder, then run the import again.") % {
+            "file": path}
+    if path.is_dir():
+        return _("%(file)s is a folder, not a file. Give the path of the file to import.") % {"file": path}
+    if isinstance(error, PermissionError):
+        return _("The file %(file)s cannot be opened: permission denied. Ask the server administrator to "
+                 "make it readable, then run the import again.") % {"file": path}
+    if path.stat().st_size == 0:
+        return _("The file %(file)s is empty (0 bytes). It may not have been copied completely; copy it "
+                 "again and run the import again.") % {"file": name}
+    detail = str(error).lower()
+    if "password" in detail or "encrypt" in detail:
+        return _("The file %(file)s is protected by a password. Open it in Excel or WPS, remove the "
+                 "password, save it and run the import again.") % {"file": name}
+    if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
+        return _("%(file)s is not an Excel workbook. Open it in Excel or WPS, save it as an Excel "
+                 "workbook (.xlsx) and run the import again.") % {"file": name}
+    return _("The file %(file)s is damaged or is not really an Excel workbook (perhaps another kind of file "
+             "renamed to %(suffix)s, or a download that did not finish). Open it in Excel or WPS; if it "
+             "opens, save it again as .xlsx and run the import again, otherwise ask the sender for the "
+             "file again.") % {"file": name, "suffix": path.suffix}
+
+
 def read_sheet(path: Path) -> tuple[list[str], list[list]]:
     """Header and body rows of the first sheet."""
     try:
         rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except Exception as e:  # calamine raises several of its own types for unreadable files
-        raise ImportFileError(_("Cannot read %(file)s: %(error)s") % {"file": path, "error": e}) from e
+    except Exception as e:  # calamine raises several of its own types (and OSError) for unreadable files
+        raise ImportFileError(unreadable_file_message(path, e)) from e
     if not rows:
-        raise ImportFileError(_("The file is empty."))
+        raise ImportFileError(_("The first sheet of the file is empty. Put the rows to import, under "
+                                "their header row, on the first sheet and run the import again."))
     return [text(h) for h in rows[0]], rows[1:]
 
 

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from accounts.regions_import import RegionImportError, format_error, regions_import
+from swms.xlsx_import import unreadable_file_message
 
 
 class Command(BaseCommand):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         try:
             result = regions_import(path=file, province=province, stdout=self.stdout if verbose else None)
         except OSError as exc:
-            raise CommandError(_("Cannot read %(file)s: %(error)s") % {"file": file, "error": exc}) from exc
+            raise CommandError(unreadable_file_message(file, exc)) from exc
         except RegionImportError as exc:
             for line, message in exc.errors:
                 self.stderr.write(format_error(line, message))
