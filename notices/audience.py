@@ -5,11 +5,20 @@ place in the region tree lies inside the chosen regions (or the office's whole s
 lower-level officials by their region (strictly below the office), stations by the station's region,
 organizations by their registered region, social workers by their work region.
 
+A notice to stations also reaches the organizations operating them (承办机构): the Guangdong station
+manual lets an operator work in the station with its own login, "两种登录方式结果相同", so what reaches
+the station account reaches the organization whose operator row is current today (status active and
+today within its validity period — the same rows the `operate_station` grants are synced from, read
+directly so the audience is exact on the day a period ends, before the daily beat job runs).
+
 Two directions share the rule: `audience_users(notice)` (the sender's view: counts, unread lists,
-reminders) and `notices_for(user)` (the recipient's view: one query over the user's ancestors).
+reminders) and `notices_for(user)` (the recipient's view: one query over the user's ancestors). They
+agree: a user is in `audience_users(notice)` exactly when the notice is in `notices_for(user)`.
 """
 
 from __future__ import annotations
+
+import datetime
 
 from django.db.models import Q, QuerySet
 
@@ -38,8 +47,24 @@ def _in_regions(path: str, regions: list[Region]) -> Q:
     return q
 
 
+def operating_organizations(regions: list[Region], day: datetime.date | None = None) -> QuerySet:
+    """Active organization accounts operating, on `day` (today), a station (not deleted) of the regions."""
+    from stations.models import StationOperator
+
+    accounts = (StationOperator.objects.current(day).filter(station__deleted_at__isnull=True)
+                .filter(_in_regions("station__region", regions)).values("organization__account_id"))
+    return User.objects.filter(is_active=True, kind=UserKind.ORGANIZATION, pk__in=accounts)
+
+
 def audience_parts(notice: Notice) -> dict[str, QuerySet]:
-    """One queryset per audience the notice names (the kinds are disjoint, so counts add up)."""
+    """One queryset per audience the notice names, plus "operators" (organizations operating the stations
+    reached) when it names stations. The parts are disjoint (an organization reached both as an
+    organization and as an operator is counted once, under "to_organizations"), so counts add up.
+
+    Operating organizations count as recipients in the sender's figures (read rate, who has not read,
+    reminders): they see the notice in their received list and unread badge and are the ones who act on
+    it, so leaving them out would show the sender a station as "read" by nobody while its operator has
+    read it, and would never remind the operator. A station and its operator are two recipients."""
     regions = _regions_of(notice)
     parts = {}
     for flag, (kind, path) in AUDIENCES.items():
@@ -51,6 +76,11 @@ def audience_parts(notice: Notice) -> dict[str, QuerySet]:
         elif kind == UserKind.STATION:
             qs = qs.filter(station__deleted_at__isnull=True)
         parts[flag] = qs
+    if notice.to_stations:
+        operators = operating_organizations(regions)
+        if "to_organizations" in parts:
+            operators = operators.exclude(pk__in=parts["to_organizations"].values("pk"))
+        parts["operators"] = operators
     return parts
 
 
@@ -104,15 +134,36 @@ def _contains(path: str, region: Region) -> Q:
                 f"{path}__rght__gte": region.rght})
 
 
+def operated_station_regions(user) -> list[Region]:
+    """Regions of the stations (not deleted) the organization account operates today: one query."""
+    from stations.models import StationOperator
+
+    current = (StationOperator.objects.current().filter(organization__account=user, station__deleted_at__isnull=True)
+               .values("station__region"))
+    return list(Region.objects.filter(pk__in=current))
+
+
 def notices_for(user) -> QuerySet:
-    """Published (and withdrawn) notices that reach `user`, newest first: one query, no tree walk."""
-    flag = FLAG_OF_KIND.get(user.kind) if user.is_authenticated else None
-    region = recipient_region(user) if flag else None
-    if region is None:
+    """Published (and withdrawn) notices that reach `user`, newest first: one query, no tree walk.
+
+    An account is placed by its own region under its kind's audience flag; an organization is also
+    placed at each station it operates today under "to_stations" (see the module docstring)."""
+    if not user.is_authenticated:
         return Notice.objects.none()
-    qs = Notice.objects.filter(_contains("sender_region", region),
-                               status__in=[NoticeStatus.PUBLISHED, NoticeStatus.WITHDRAWN], **{flag: True})
-    if user.kind == UserKind.OFFICIAL:
-        qs = qs.exclude(sender_region_id=region.pk)
-    # No chosen regions means the office's whole subtree; otherwise one of them must contain the user.
-    return qs.filter(Q(target_regions__isnull=True) | _contains("target_regions", region)).distinct()
+    flag = FLAG_OF_KIND.get(user.kind)
+    region = recipient_region(user) if flag else None
+    places = [(flag, region)] if region is not None else []
+    if user.kind == UserKind.ORGANIZATION:
+        places += [("to_stations", r) for r in operated_station_regions(user)]
+    if not places:
+        return Notice.objects.none()
+    reach = Q(pk__in=[])
+    for flag, region in places:
+        # No chosen regions means the office's whole subtree; otherwise one of them must contain the place.
+        place = (Q(**{flag: True}) & _contains("sender_region", region)
+                 & (Q(target_regions__isnull=True) | _contains("target_regions", region)))
+        if user.kind == UserKind.OFFICIAL:
+            place &= ~Q(sender_region_id=region.pk)  # lower levels only, not colleagues
+        reach |= place
+    # One filter() call, so every place shares the one join to the chosen regions.
+    return Notice.objects.filter(reach, status__in=[NoticeStatus.PUBLISHED, NoticeStatus.WITHDRAWN]).distinct()
