@@ -87,15 +87,20 @@ class PasswordChangeForm(BootstrapFormMixin, forms.Form):
         return cleaned
 
 
-class SocialWorkerPasswordResetForm(BootstrapFormMixin, PasswordResetForm):
-    """Reset by email is for social workers only; officials and stations are reset by their
-    superior office (the manual: no self-service recovery for station accounts). The captcha keeps
-    scripts from flooding a worker's inbox (D3)."""
+# Who may recover a forgotten password by email: people and organizations that signed up themselves.
+# Officials and stations are reset by their superior office (the manual: no self-service recovery for
+# station accounts).
+SELF_SERVICE_RESET_KINDS = (UserKind.SOCIAL_WORKER, UserKind.ORGANIZATION)
+
+
+class SelfServicePasswordResetForm(BootstrapFormMixin, PasswordResetForm):
+    """Reset by email, for social workers and organizations only. The captcha keeps scripts from
+    flooding an inbox (D3)."""
 
     captcha = CaptchaField(label=_("Verification code"))
 
     def get_users(self, email):
-        return (u for u in super().get_users(email) if u.kind == UserKind.SOCIAL_WORKER)
+        return (u for u in super().get_users(email) if u.kind in SELF_SERVICE_RESET_KINDS)
 
 
 class OfficialCreateForm(BootstrapFormMixin, forms.Form):

@@ -173,6 +173,38 @@ def user_password_reset(*, actor: User, target: User, request=None) -> str:
     return password
 
 
+def _subject_in_scope(actor: User, target: User) -> bool:
+    """A social worker is in the scope of the officials above their work region, an organization in
+    that of the officials above its region (the same rule as their review pages)."""
+    from registration.models import Organization, SocialWorker
+
+    if target.kind == UserKind.SOCIAL_WORKER:
+        return SocialWorker.objects.visible_to(actor).filter(user=target).exists()
+    if target.kind == UserKind.ORGANIZATION:
+        return Organization.objects.visible_to(actor).filter(account=target).exists()
+    return False
+
+
+def subject_password_reset(*, actor: User, target: User, request=None) -> str:
+    """An official resets the password of a social worker or organization of their subtree: a random
+    one-time password, to be changed at next login, every session ended; returns it to show once."""
+    if not (actor.is_official or actor.is_superuser) or not _subject_in_scope(actor, target):
+        raise PermissionDenied(_("You can only reset the passwords of social workers and organizations in your region."))
+    password = generate_initial_password()
+    with transaction.atomic():
+        target = User.objects.select_for_update().get(pk=target.pk)
+        target.set_password(password)
+        target.must_change_password = True
+        target.password_changed_at = timezone.now()
+        target.save(update_fields=["password", "must_change_password", "password_changed_at"])
+        security_event_record(
+            kind=SecurityEvent.Kind.PASSWORD_RESET, request=request, actor=actor, target=target,
+            detail="by official",
+        )
+    sessions_end_for(target)
+    return password
+
+
 def password_change(*, user: User, new_password: str, request=None) -> None:
     """Change the user's own password (validated), clear the forced-change flag, keep this session
     and end every other one."""

@@ -27,6 +27,9 @@ urlpatterns = [
     path("officials/<int:pk>/deactivate/", views.official_deactivate, name="official-deactivate"),
     path("officials/<int:pk>/activate/", views.official_activate, name="official-activate"),
     path("officials/<int:pk>/reset-password/", views.official_password_reset, name="official-password-reset"),
+    path("workers/<int:pk>/reset-password/", views.worker_password_reset, name="worker-password-reset"),
+    path("organizations/<int:pk>/reset-password/", views.organization_password_reset,
+         name="organization-password-reset"),
     path("regions/<int:pk>/children/", views.region_children, name="region-children"),
 ]
 

@@ -21,7 +21,7 @@ from swms.decorators import official_required
 from swms.scoping import get_visible_or_404, within_requested_region
 
 from . import services
-from .forms import LoginForm, OfficialCreateForm, PasswordChangeForm, SocialWorkerPasswordResetForm
+from .forms import LoginForm, OfficialCreateForm, PasswordChangeForm, SelfServicePasswordResetForm
 from .models import Region, RegionLevel, SecurityEvent, User
 
 
@@ -76,7 +76,7 @@ def password_change_view(request):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    form_class = SocialWorkerPasswordResetForm
+    form_class = SelfServicePasswordResetForm
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"
@@ -197,6 +197,39 @@ def official_password_reset(request, pk):
     if password is None:
         return redirect("accounts:official-detail", pk=account.pk)
     return render(request, "accounts/password_shown_once.html", {"account": account, "password": password})
+
+
+# --- Officials reset the passwords of social workers and organizations of their subtree ---------------
+
+
+def _subject_password_reset(request, account, done_url):
+    password = services.subject_password_reset(actor=request.user, target=account, request=request)
+    return render(request, "accounts/password_shown_once.html",
+                  {"account": account, "password": password, "done_url": done_url})
+
+
+@require_POST
+@login_required
+@official_required
+def worker_password_reset(request, pk):
+    """From the worker's profile page (review queue): scope is the worker's work region."""
+    from registration.models import SocialWorker
+
+    worker = get_visible_or_404(SocialWorker.objects.select_related("user"), request.user, pk=pk)
+    return _subject_password_reset(request, worker.user, reverse("registration:profile-review", args=[worker.pk]))
+
+
+@require_POST
+@login_required
+@official_required
+def organization_password_reset(request, pk):
+    """From the organization's review page: scope is the organization's region."""
+    from registration.models import Organization
+
+    organization = get_visible_or_404(Organization.objects.select_related("account"), request.user, pk=pk)
+    return _subject_password_reset(
+        request, organization.account, reverse("registration:organization-review", args=[organization.pk])
+    )
 
 
 # --- Region tree (htmx) ----------------------------------------------------------------------

@@ -241,6 +241,8 @@ class OrganizationSignupForm(OrganizationFieldsMixin, BootstrapFormMixin, forms.
     contact_person = forms.CharField(label=_("contact person"), max_length=50)
     mobile = _mobile_field(_("Mobile phone"), help_text=_(
         "The contact person's mobile: review results are sent to it, and it can be used to log in."))
+    email = forms.EmailField(label=_("Email"), help_text=_(
+        "Review results are also sent here, and a forgotten password is recovered through it."))
     service_domains = forms.MultipleChoiceField(label=_("service domains"), choices=ServiceDomain.choices,
                                                 widget=forms.CheckboxSelectMultiple)
     founded_on = forms.DateField(label=_("founding date"), widget=_date_input())
@@ -283,13 +285,21 @@ class OrganizationForm(OrganizationFieldsMixin, BootstrapFormMixin, forms.ModelF
 
 
 class OrganizationContactForm(BootstrapFormMixin, forms.ModelForm):
-    """Contact data an approved (or in-review) organization changes without review."""
+    """Contact data an approved (or in-review) organization changes without review; the email is the
+    account's (review results, forgotten-password links)."""
 
     contact_phone = _mobile_field(_("contact phone"))
+    email = forms.EmailField(label=_("Email"), required=False, help_text=_(
+        "A forgotten password is recovered through this address."))
 
     class Meta:
         model = Organization
         fields = list(org_services.CONTACT_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["email"].initial = self.instance.account.email
 
 
 class OrganizationStaffForm(BootstrapFormMixin, forms.ModelForm):

@@ -148,8 +148,10 @@ def organization_signup(
     service_domains: list[str],
     founded_on: datetime.date | None,
     registration_authority: str,
+    email: str = "",
 ) -> Organization:
-    """Create the organization account and its draft registration; the password passes the policy."""
+    """Create the organization account and its draft registration; the password passes the policy. The
+    email is the account's: messages and forgotten-password links go there."""
     uscc = validate_uscc(uscc)
     _check_region(region)
     if Organization.objects.filter(uscc=uscc).exists():
@@ -157,7 +159,8 @@ def organization_signup(
     if User.objects.filter(username__iexact=username).exists():
         raise OrganizationError(_("This username is taken; choose another."))
     _check_phone_free(mobile, None)
-    user = User(username=username, kind=UserKind.ORGANIZATION, region=region, phone=mobile, full_name=name[:100])
+    user = User(username=username, kind=UserKind.ORGANIZATION, region=region, phone=mobile, full_name=name[:100],
+                email=email)
     validate_password(password, user)
     user.set_password(password)
     try:
@@ -216,7 +219,8 @@ def organization_submit(*, organization: Organization, actor: User) -> Organizat
 
 
 def organization_contact_update(*, organization: Organization, data: dict, actor: User) -> Organization:
-    """Contact person, contact phone and address may change at any time without review."""
+    """Contact person, contact phone, address and the account's email may change at any time without
+    review."""
     with transaction.atomic():
         locked = Organization.objects.select_for_update(of=("self",)).select_related("account").get(pk=organization.pk)
         changed = {f for f in CONTACT_FIELDS if f in data and getattr(locked, f) != data[f]}
@@ -226,6 +230,10 @@ def organization_contact_update(*, organization: Organization, data: dict, actor
         locked._change_reason = "contact update"
         locked.save(update_fields=[*CONTACT_FIELDS, "updated_at"])
         _sync_account(locked, changed)
+        email = data.get("email")
+        if email is not None and email != locked.account.email:
+            locked.account.email = email
+            locked.account.save(update_fields=["email"])
     return locked
 
 

@@ -51,22 +51,10 @@ def _application_extra(application):
 
 
 def _profile_extra(worker):
-    """What changed since the profile was last approved (the edit after a granted change request)."""
-    from swms.workflow import Action, review_log_for
+    """Every profile field in the form's sections, with what changed since the last approval."""
+    from .selectors_profile import profile_review_context
 
-    approved = review_log_for(worker).filter(action=Action.APPROVE).order_by("-created_at", "-id").first()
-    if approved is None or worker.status not in ("submitted", "returned"):
-        return {"profile_changes": []}
-    before = worker.history.filter(history_date__lte=approved.created_at).order_by("-history_date").first()
-    now = worker.history.order_by("-history_date").first()
-    if before is None or now is None:
-        return {"profile_changes": []}
-    skip = {"updated_at", "status", "initial_region", "final_region", "submitted_by", "submitted_at", "decided_at"}
-    changes = [
-        {"field": SocialWorker._meta.get_field(c.field).verbose_name, "old": c.old, "new": c.new}
-        for c in now.diff_against(before).changes if c.field not in skip
-    ]
-    return {"profile_changes": changes}
+    return profile_review_context(worker)
 
 
 def _decider(service, name):
@@ -99,7 +87,7 @@ QUEUES = [
     ),
     _queue("profiles", SocialWorker, ProfileFilter, _("Social worker profiles"), "profile",
            "registration/review/profile.html", "profiles/", _decider(review.profile_decide, "worker"),
-           ("work_region", "initial_region", "final_region"), detail_context=_profile_extra),
+           ("work_region", "user", "initial_region", "final_region"), detail_context=_profile_extra),
     _queue("profile_changes", ProfileChangeRequest, ProfileChangeFilter, _("Profile change requests"),
            "profile-change", "registration/review/profile_change.html", "profile-changes/",
            _decider(review.profile_change_decide, "change"),

@@ -65,7 +65,7 @@ def signup(request):
                 legal_representative=data["legal_representative"], region=data["region"], address=data["address"],
                 contact_person=data["contact_person"], mobile=data["mobile"],
                 service_domains=data["service_domains"], founded_on=data["founded_on"],
-                registration_authority=data["registration_authority"],
+                registration_authority=data["registration_authority"], email=data["email"],
             )
         except ValidationError as e:
             form.add_error("password1", e)

@@ -6,4 +6,5 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.workbench, name="workbench"),
+    path("station/", views.station_workbench_view, name="station-workbench"),
 ]

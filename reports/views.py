@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import UserKind
+from stations.current import station_required
 
 from .selectors import official_review_counts, official_workbench_figures, station_workbench
 
@@ -28,7 +29,13 @@ def workbench(request):
         context["tree_roots"] = [user.region]
         context["review_counts"] = official_review_counts(user=user)
         return render(request, "reports/workbench_official.html", context)
-    if user.kind in (UserKind.STATION, UserKind.ORGANIZATION):
+    if user.kind == UserKind.ORGANIZATION:
+        # The organization's own home; each station it operates opens the station workbench
+        # (reports:station-workbench) after switching to it.
+        from registration.selectors_org import organization_home
+
+        return render(request, "reports/workbench_org.html", organization_home(user=user))
+    if user.kind == UserKind.STATION:
         from stations.current import current_station
 
         station = current_station(request)
@@ -37,3 +44,12 @@ def workbench(request):
                           station_workbench(station=station, period=request.GET.get("period", "")))
     intro = _OPS_INTRO if user.is_superuser else _INTRO.get(user.kind, _OPS_INTRO)
     return render(request, "reports/workbench_basic.html", {"intro": intro})
+
+
+@login_required
+@station_required
+def station_workbench_view(request):
+    """The station workbench of the current station: for an organization, the station it switched to
+    from its home; for a station account, the same page as its home."""
+    return render(request, "reports/workbench_station.html",
+                  station_workbench(station=request.station, period=request.GET.get("period", "")))

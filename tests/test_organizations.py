@@ -73,7 +73,7 @@ def signup_data(regions, **overrides):
     return {
         "name": "越秀区启明社会工作服务中心", "uscc": make_uscc(), "legal_representative": "王强",
         "region": regions["洪桥街道"].pk, "address": "广州市越秀区洪桥街 8 号", "contact_person": "赵丽",
-        "mobile": "13922223333", "service_domains": ["elderly_care", "child_welfare"], "founded_on": "2019-03-01",
+        "mobile": "13922223333", "email": "qiming@example.org", "service_domains": ["elderly_care", "child_welfare"], "founded_on": "2019-03-01",
         "registration_authority": "广州市越秀区民政局", "username": "qiming_sw", "password1": "Gz#Qiming2026",
         "password2": "Gz#Qiming2026", "captcha_0": CaptchaStore.generate_key(), "captcha_1": "PASSED",
         **overrides,

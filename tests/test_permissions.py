@@ -88,6 +88,8 @@ def _review_rule(ok: int):
 # url name -> (method, kwargs factory name, expected status per role)
 MATRIX = {
     "reports:workbench": ("get", None, LOGGED_IN_200),
+    # The organization of the matrix operates no station: it is told so and sent home (302).
+    "reports:station-workbench": ("get", None, STATION_SIDE),
     "accounts:login": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
     "accounts:logout": ("post", None, dict.fromkeys(ROLES, 302)),
     "accounts:password-change": ("get", None, LOGGED_IN_200),
@@ -101,6 +103,9 @@ MATRIX = {
     "accounts:official-deactivate": ("post", "town_official", _object_rule(302)),
     "accounts:official-activate": ("post", "town_official", _object_rule(302)),
     "accounts:official-password-reset": ("post", "town_official", _object_rule(200)),
+    # Officials reset the passwords of the 洪桥街道 worker and organization (the new one is shown once).
+    "accounts:worker-password-reset": ("post", "worker", _review_rule(200)),
+    "accounts:organization-password-reset": ("post", "organization", _review_rule(200)),
     "accounts:region-children": (
         "get",
         "county_region",
