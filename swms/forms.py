@@ -2,6 +2,11 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+# django-simple-captcha's own zh_Hans catalog says 认证码; our catalog (LOCALE_PATHS comes first)
+# gives its strings the word the rest of the interface uses, 验证码.
+CAPTCHA_MESSAGES = (gettext_noop("Invalid CAPTCHA"), gettext_noop("Play CAPTCHA as audio file"))
 
 
 class BootstrapFormMixin:

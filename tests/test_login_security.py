@@ -421,3 +421,11 @@ def test_client_ip_trusts_exactly_the_configured_proxies(rf, settings):
     request = rf.get("/", HTTP_X_FORWARDED_FOR="not-an-ip", REMOTE_ADDR="127.0.0.1")
     settings.SWMS_TRUSTED_PROXY_COUNT = 1
     assert client_ip(request) is None
+
+
+def test_wrong_captcha_says_yanzhengma_never_renzhengma(client, social_worker):
+    response = post_login(client, "sw_zhang", captcha="WRONG")
+    page = response.content.decode()
+    assert not is_logged_in(client)
+    assert "验证码错误" in page
+    assert "认证码" not in page
