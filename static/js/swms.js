@@ -10,11 +10,26 @@
       if (children) { children.classList.toggle("collapsed", expanded); }
     }
   });
+  // data-confirm asks before an irreversible step. On a submit button (the one used: event.submitter,
+  // also when Enter submits through the default button) or on the form; the button's question wins.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) { event.preventDefault(); }
-  });
+    var submitter = event.submitter;
+    var question = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+  // Links and non-submit buttons with data-confirm (submit buttons are asked in the submit handler).
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest("a[data-confirm], button[data-confirm]");
+    if (!el || (el.tagName === "BUTTON" && el.form && el.type === "submit")) { return; }
+    if (!window.confirm(el.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
   // The captcha image can be refreshed by clicking it.
   document.addEventListener("click", function (event) {
     var img = event.target.closest("img.captcha");
