@@ -222,6 +222,35 @@ def test_completeness_lists_stations_that_have_not_submitted(alice, charlie, reg
     assert client.get(reverse("services:summary-completeness"), {"month": "2026-10"}).context["total"] == 0
 
 
+def test_completeness_says_a_region_without_stations_has_none_rather_than_all_submitted(alice, charlie, regions,
+                                                                                        client):
+    create_station(alice, regions, name="越秀站")
+    client.force_login(charlie)  # 荔湾区: no stations at all
+    response = client.get(reverse("services:summary-completeness"), {"month": "2026-10"})
+    page = response.content.decode()
+    assert response.context["total"] == 0
+    assert 'data-testid="no-stations"' in page and "没有社工站" in page
+    assert "均已提交" not in page and 'data-testid="missing-table"' not in page
+    assert 'data-testid="c-rate">—<' in page
+    # A chosen town without stations names the town.
+    client.force_login(alice)
+    response = client.get(reverse("services:summary-completeness"),
+                          {"month": "2026-10", "region": regions["北京街道"].pk})
+    assert "北京街道在 2026-10 没有社工站" in response.content.decode()
+
+
+def test_completeness_says_all_submitted_only_when_there_are_stations_and_all_did(alice, regions, client):
+    station, _pw = create_station(alice, regions, name="已交站")
+    type(station).objects.filter(pk=station.pk).update(created_at=_at(datetime.date(2026, 9, 1)))
+    summary = summaries.summary_start(station=station, month=OCTOBER, actor=station.account)
+    summaries.summary_save(summary=summary, text="x", document=None, actor=station.account)
+    summaries.summary_submit(summary=summary, actor=station.account)
+    client.force_login(alice)
+    page = client.get(reverse("services:summary-completeness"), {"month": "2026-10"}).content.decode()
+    assert 'data-testid="all-submitted"' in page and "全部 1 个社工站均已提交" in page
+    assert 'data-testid="no-stations"' not in page
+
+
 def test_station_workbench_shows_the_four_statistics(station_with_october, client, django_assert_max_num_queries):
     station = station_with_october
     station_login(client, station)
