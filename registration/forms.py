@@ -138,20 +138,23 @@ class ApplicationForm(BootstrapFormMixin, forms.Form):
     mailing_address = forms.CharField(label=_("mailing address"), max_length=200, required=False)
 
 
-class MaterialForm(BootstrapFormMixin, forms.Form):
-    kind = forms.ChoiceField(choices=MaterialKind.choices, widget=forms.HiddenInput)
-    file = forms.FileField(label=_("file"), widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}))
+class MaterialsForm(forms.Form):
+    """All of an application's uploadable materials in one form: one optional image field per kind,
+    each checked by content on its own, so a bad file does not hold back the good ones."""
 
-    def clean(self):
-        cleaned = super().clean()
-        upload = cleaned.get("file")
-        if upload is not None:
-            ratio = PHOTO_RATIO if cleaned.get("kind") == MaterialKind.PHOTO else None
-            try:
-                cleaned["image"] = check_image_upload(upload, ratio=ratio)
-            except forms.ValidationError as e:
-                self.add_error("file", e)
-        return cleaned
+    def __init__(self, *args, kinds, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind in kinds:
+            self.fields[kind] = ImageField(
+                label=MaterialKind(kind).label, required=False,
+                ratio=PHOTO_RATIO if kind == MaterialKind.PHOTO else None,
+                widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png",
+                                              "class": "form-control form-control-sm"}),
+            )
+
+    def checked_images(self) -> dict:
+        """The files that passed the checks, by kind (call after is_valid())."""
+        return {kind: image for kind, image in self.cleaned_data.items() if image is not None}
 
 
 class SubmitForm(forms.Form):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -87,6 +88,11 @@ def _application_link(application) -> str:
     return reverse("registration:application-detail", kwargs={"pk": application.pk})
 
 
+def _certificate_link() -> str:
+    """Where a worker finds their certificate: the history page's registrations section."""
+    return reverse("registration:history") + "#certificates"
+
+
 def _cascade_profile(application: RegistrationApplication, action: str, actor: User, comment: str) -> None:
     """The profile submitted with the application is decided with it, when the actor is its reviewer."""
     worker = SocialWorker.objects.get(pk=application.worker_id)
@@ -102,12 +108,19 @@ def application_approve(*, application: RegistrationApplication, actor: User, co
         _cascade_profile(application, "approve", actor, comment)
         if application.status == State.APPROVED:
             registration = _registration_create(application)
+            # The certificate may follow later (the window's issue date), so the message points to the
+            # history page's certificate section, where its download appears once issued.
+            link = _certificate_link()
             _notify(
                 application.worker,
                 _("Your registration application was approved"),
                 _("Registration number %(no)s, valid from %(start)s to %(end)s.")
-                % {"no": registration.registration_no, "start": registration.valid_from, "end": registration.valid_to},
-                _application_link(application),
+                % {"no": registration.registration_no, "start": registration.valid_from, "end": registration.valid_to}
+                + "\n"
+                + _("Download your electronic certificate (available from %(day)s) after logging in: %(url)s")
+                % {"day": registration.certificate_due_on,
+                   "url": settings.SWMS_PUBLIC_BASE_URL.rstrip("/") + link},
+                link,
             )
         else:
             _notify(
@@ -120,7 +133,7 @@ def application_approve(*, application: RegistrationApplication, actor: User, co
 
 
 def application_reject(*, application: RegistrationApplication, actor: User, comment: str) -> RegistrationApplication:
-    """Not approved, with the reason; the worker may fix and resubmit while the window is open."""
+    """Not approved, with the reason; the application is closed and the worker may start a new one."""
     with transaction.atomic():
         application = review_reject(application, actor=actor, comment=comment)
         _cascade_profile(application, "return", actor, comment)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("applications/<int:pk>/", v.application_detail, name="application-detail"),
     path("applications/<int:pk>/material/", v.application_material, name="application-material"),
     path("applications/<int:pk>/submit/", v.application_submit, name="application-submit"),
+    path("applications/<int:pk>/withdraw/", v.application_withdraw, name="application-withdraw"),
     path("applications/<int:pk>/form.pdf", v.application_form, name="application-form"),
     path("materials/<int:pk>/", v.material_file, name="material-file"),
     path("history/", v.history, name="history"),

@@ -25,7 +25,7 @@ from .forms import (
     CEClaimForm,
     ContactForm,
     CorrectionForm,
-    MaterialForm,
+    MaterialsForm,
     ProfileForm,
     RegionChangeForm,
     SignupForm,
@@ -261,13 +261,8 @@ def application_detail(request, pk):
             except services.RegistrationError as e:
                 messages.error(request, str(e))
         return redirect("registration:application-detail", pk=pk)
-    materials = {m.kind: m for m in application.materials.all()}
-    required = services.required_materials(application) if application.is_editable else []
-    slots = [
-        {"kind": k, "label": label, "material": materials.get(k), "required": k in required}
-        for k, label in MaterialKind.choices
-        if k in required or k in materials
-    ]
+    slots = services.application_material_slots(application)
+    materials_form = MaterialsForm(kinds=[slot.kind for slot in slots if slot.uploadable])
     ce = None
     if application.kind in (RegistrationKind.RENEWAL, RegistrationKind.LATE):
         ce = {d.kind: d for d in worker_eligibility(application.worker, on_date=timezone.localdate())}.get(
@@ -278,8 +273,11 @@ def application_detail(request, pk):
     return render(request, "registration/worker/application.html", {
         "application": application,
         "form": ApplicationForm(initial={"pickup": application.pickup, "mailing_address": application.mailing_address}),
-        "slots": slots, "ce": ce, "log": log, "last_reason": last_reason, "submit_form": SubmitForm(),
-        "has_previous_registration": Registration.objects.filter(worker=application.worker).exists(),
+        "ce": ce, "log": log, "last_reason": last_reason, "submit_form": SubmitForm(),
+        # Each material with its file input (None where nothing is uploaded by hand).
+        "slots": [(slot, materials_form[slot.kind] if slot.uploadable else None) for slot in slots],
+        "can_upload": application.is_editable and any(slot.uploadable for slot in slots),
+        "can_withdraw": "withdraw" in application.available_actions(request.user),
     })
 
 
@@ -287,19 +285,26 @@ def application_detail(request, pk):
 @login_required
 @worker_required
 def application_material(request, pk):
+    """All materials in one post: the good files are kept, each bad one is named with its reason."""
     application = get_visible_or_404(RegistrationApplication, request.user, pk=pk)
-    form = MaterialForm(request.POST, request.FILES)
-    if form.is_valid() and "image" in form.cleaned_data:
-        try:
-            services.application_material_attach(
-                application=application, kind=form.cleaned_data["kind"], image=form.cleaned_data["image"]
-            )
-            messages.success(request, _("Uploaded."))
-        except services.RegistrationError as e:
-            messages.error(request, str(e))
-    else:
-        errors = [e for errs in form.errors.values() for e in errs]
-        messages.error(request, " ".join(str(e) for e in errors) or _("Please choose a file."))
+    kinds = [s.kind for s in services.application_material_slots(application) if s.uploadable]
+    form = MaterialsForm(request.POST, request.FILES, kinds=kinds)
+    form.is_valid()
+    images = form.checked_images()
+    try:
+        stored = services.application_materials_attach(application=application, images=images)
+    except services.RegistrationError as e:
+        messages.error(request, str(e))
+        return redirect("registration:application-detail", pk=pk)
+    if stored:
+        messages.success(request, _("Uploaded: %(materials)s.") % {
+            "materials": "、".join(str(MaterialKind(m.kind).label) for m in stored)})
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            messages.error(request, _("%(material)s: %(error)s") % {"material": label, "error": error})
+    if not stored and not form.errors:
+        messages.error(request, _("Please choose a file."))
     return redirect("registration:application-detail", pk=pk)
 
 
@@ -318,6 +323,20 @@ def application_submit(request, pk):
         messages.error(request, getattr(e, "message", str(e)))
     else:
         messages.success(request, _("Your application was submitted. You will be told the result by SMS and in your inbox."))
+    return redirect("registration:application-detail", pk=pk)
+
+
+@require_POST
+@login_required
+@worker_required
+def application_withdraw(request, pk):
+    application = get_visible_or_404(RegistrationApplication, request.user, pk=pk)
+    try:
+        services.application_withdraw(application=application, actor=request.user)
+    except (services.RegistrationError, WorkflowError) as e:
+        messages.error(request, getattr(e, "message", str(e)))
+    else:
+        messages.success(request, _("Your application was withdrawn. You may start a new one."))
     return redirect("registration:application-detail", pk=pk)
 
 

@@ -15,6 +15,8 @@ class State(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     RETURNED = "returned", _("Returned for changes")
+    # Closed by the applicant before a decision (an application the worker no longer wants).
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class Action(models.TextChoices):

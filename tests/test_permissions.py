@@ -130,6 +130,7 @@ MATRIX = {
     ),
     "registration:application-material": ("post", "application", WORKER_ONLY_POST),
     "registration:application-submit": ("post", "application", WORKER_ONLY_POST),
+    "registration:application-withdraw": ("post", "application", WORKER_ONLY_POST),
     "registration:application-form": ("get", "application", _file_rule()),
     "registration:material-file": ("get", "material", _file_rule()),
     "registration:history": ("get", None, WORKER_ONLY),

@@ -101,11 +101,13 @@ DEFAULT_PICKUP = {
 }
 
 # Beijing manual 2.3: once submitted, an application can be neither edited nor withdrawn until it is
-# reviewed. County initial review, city (or province) final review; a rejection can be fixed and
-# resubmitted while the window is open.
+# reviewed. County initial review, city (or province) final review. A returned application is fixed
+# and resubmitted; a rejection (不予通过) is final: the worker starts a new application, which the
+# eligibility engine allows or refuses with its reasons. A draft or a returned application may be
+# withdrawn (撤回), which closes it too.
 APPLICATION_WORKFLOW = Workflow(
     {
-        State.DRAFT: {Action.SUBMIT: State.SUBMITTED},
+        State.DRAFT: {Action.SUBMIT: State.SUBMITTED, Action.WITHDRAW: State.WITHDRAWN},
         State.SUBMITTED: {
             Action.APPROVE: {Step.INITIAL: State.COUNTY_APPROVED, Step.FINAL: State.APPROVED},
             Action.REJECT: State.REJECTED,
@@ -116,12 +118,15 @@ APPLICATION_WORKFLOW = Workflow(
             Action.REJECT: State.REJECTED,
             Action.RETURN: State.RETURNED,
         },
-        State.RETURNED: {Action.SUBMIT: State.SUBMITTED},
-        State.REJECTED: {Action.SUBMIT: State.SUBMITTED},
+        State.RETURNED: {Action.SUBMIT: State.SUBMITTED, Action.WITHDRAW: State.WITHDRAWN},
     },
     waiting={State.SUBMITTED: (Step.INITIAL, Step.FINAL), State.COUNTY_APPROVED: (Step.FINAL,)},
-    applicant_actions=(Action.SUBMIT,),
+    applicant_actions=(Action.SUBMIT, Action.WITHDRAW),
+    editable_states=(State.DRAFT, State.RETURNED),
 )
+
+# Final states: such an application no longer blocks a new one (the constraint below and `open()`).
+APPLICATION_CLOSED_STATES = (State.APPROVED, State.REJECTED, State.WITHDRAWN)
 
 
 class ApplicationQuerySet(ReviewableQuerySet):
@@ -129,7 +134,7 @@ class ApplicationQuerySet(ReviewableQuerySet):
         return self.filter(applicant=user)
 
     def open(self):
-        return self.exclude(status=State.APPROVED)
+        return self.exclude(status__in=APPLICATION_CLOSED_STATES)
 
 
 class RegistrationApplication(Reviewable):
@@ -174,12 +179,17 @@ class RegistrationApplication(Reviewable):
         constraints = [
             # One open application per person (Beijing 2.3: no second submission before review).
             models.UniqueConstraint(
-                fields=["worker"], condition=~Q(status=State.APPROVED), name="one_open_application_per_worker"
+                fields=["worker"], condition=~Q(status__in=APPLICATION_CLOSED_STATES),
+                name="one_open_application_per_worker",
             ),
         ]
 
     def __str__(self):
         return f"{self.worker} · {self.get_kind_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in APPLICATION_CLOSED_STATES
 
     @property
     def queue_details(self) -> str:
