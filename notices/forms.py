@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Region
 from swms.forms import BootstrapFormMixin
 
-from .models import Notice, NoticeCategory, NoticeStatus
+from .models import PUBLIC_CATEGORIES, Notice, NoticeCategory, NoticeStatus
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -35,12 +35,17 @@ class NoticeForm(BootstrapFormMixin, forms.ModelForm):
 
     class Meta:
         model = Notice
-        fields = ["title", "category", "content", "to_officials", "to_stations", "to_organizations", "to_workers",
-                  "is_public"]
-        widgets = {"content": forms.Textarea(attrs={"rows": 10})}
+        fields = ["title", "category", "content_source", "to_officials", "to_stations", "to_organizations",
+                  "to_workers", "is_public"]
+        widgets = {
+            "content_source": forms.Textarea(attrs={"rows": 12, "data-markdown": ""}),
+            "category": forms.Select(attrs={"data-public-categories": " ".join(c.value for c in PUBLIC_CATEGORIES)}),
+        }
         help_texts = {
-            "content": _("Paragraphs are kept; simple formatting (bold, lists, tables, links) is allowed."),
-            "is_public": _("Only for policies and government-purchased service projects."),
+            "content_source": _("Markdown: **bold**, lines starting with “- ” or “1. ” for lists, [text](https://…) "
+                                "for links, tables with |. Line breaks are kept. Check the result under Preview."),
+            "is_public": _("Anyone can read it on the public portal without signing in. For policies, notices, "
+                           "announcements and government-purchased service projects."),
         }
 
     def __init__(self, *args, region=None, **kwargs):
@@ -49,6 +54,13 @@ class NoticeForm(BootstrapFormMixin, forms.ModelForm):
             self.fields["target_regions"].queryset = Region.objects.filter(parent=region).order_by("code")
             if region.level == "county" or not self.fields["target_regions"].queryset.exists():
                 self.fields["to_officials"].help_text = _("Officials of the towns below you, if any.")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_public") and cleaned.get("category") not in PUBLIC_CATEGORIES:
+            self.add_error("is_public", _("Only policies, notices, announcements and government-purchased service "
+                                          "projects can be made public."))
+        return cleaned
 
     def clean_new_attachments(self):
         from swms.uploads import check_document_upload

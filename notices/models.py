@@ -49,8 +49,10 @@ class NoticeCategory(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-# Only these may be shown on the public portal (Guangdong notice: policies and purchased projects).
-PUBLIC_CATEGORIES = (NoticeCategory.POLICY, NoticeCategory.PURCHASE)
+# Only these may be shown on the public portal: the Guangdong notice (粤民函〔2021〕459号) has the system
+# publish "政策法规、通知通告、政府购买社会工作服务项目"; 通知通告 covers notices and announcements.
+PUBLIC_CATEGORIES = (NoticeCategory.POLICY, NoticeCategory.NOTICE, NoticeCategory.ANNOUNCEMENT,
+                     NoticeCategory.PURCHASE)
 
 
 class NoticeStatus(models.TextChoices):
@@ -71,6 +73,9 @@ class Notice(models.Model):
                                       verbose_name=_("issuing office"))
     title = models.CharField(_("title"), max_length=200)
     category = models.CharField(_("category"), max_length=20, choices=NoticeCategory.choices)
+    # What the official typed (Markdown) and what recipients see: rendered from it, then sanitized, at save.
+    # Notices from before Markdown have their stored HTML as the source (Markdown passes HTML through).
+    content_source = models.TextField(_("content"), blank=True)
     content = models.TextField(_("content"), help_text=_("Sanitized HTML."))
     to_officials = models.BooleanField(_("lower-level officials"), default=False)
     to_stations = models.BooleanField(_("stations"), default=False)
@@ -97,7 +102,7 @@ class Notice(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(is_public=False) | models.Q(category__in=[c.value for c in PUBLIC_CATEGORIES]),
-                name="notice_public_only_policy_or_purchase",
+                name="notice_public_only_portal_categories",
             ),
         ]
 

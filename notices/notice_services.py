@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import markdown
 import nh3
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -18,8 +19,8 @@ from .audience import audience_count, notices_for
 from .models import PUBLIC_CATEGORIES, Notice, NoticeAttachment, NoticeRead, NoticeReminder, NoticeStatus
 
 # Formatted text officials may use; everything else (scripts, styles, event handlers) is dropped.
-ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "ol", "ul", "li", "h3", "h4", "blockquote",
-                "table", "thead", "tbody", "tr", "th", "td", "a"}
+ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "ol", "ul", "li", "h3", "h4", "h5", "h6", "blockquote",
+                "table", "thead", "tbody", "tr", "th", "td", "a", "hr", "pre", "code"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
 
 
@@ -29,14 +30,29 @@ class NoticeError(Exception):
         super().__init__(str(message))
 
 
+def _clean(html: str) -> str:
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https"},
+                     link_rel="noopener noreferrer")
+
+
 def sanitize_content(text: str) -> str:
-    """Keep the allowed formatting; plain text becomes paragraphs."""
+    """Keep the allowed formatting of HTML; plain text becomes paragraphs (content from before Markdown)."""
     text = (text or "").strip()
     if not re.search(r"<[a-zA-Z/][^>]*>", text):
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
         text = "".join(f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return nh3.clean(text, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https"},
-                     link_rel="noopener noreferrer")
+    return _clean(text)
+
+
+def render_markdown(source: str) -> str:
+    """The official's Markdown as the sanitized HTML recipients see (HTML typed into it is sanitized too).
+
+    A single line break is kept (nl2br: officials type letters, not Markdown), "# " headings start at h3
+    below the page's own title, and tables are allowed."""
+    html = markdown.markdown((source or "").strip(), output_format="html",
+                             extensions=["tables", "sane_lists", "nl2br", "toc"],
+                             extension_configs={"toc": {"baselevel": 3}})
+    return _clean(html)
 
 
 def _check_sender(actor: User, notice: Notice | None = None) -> None:
@@ -48,22 +64,27 @@ def _check_sender(actor: User, notice: Notice | None = None) -> None:
 
 def notice_save(*, actor: User, notice: Notice | None, data: dict, regions: list[Region],
                 attachments: list[CheckedDocument] = (), remove_attachments: list[int] = ()) -> Notice:
-    """Create or update a draft. Published notices are never edited (withdraw and send a new one)."""
+    """Create or update a draft (`data["content"]` is the Markdown source). Published notices are never
+    edited (withdraw and send a new one)."""
     _check_sender(actor, notice)
     if notice is not None and not notice.is_draft:
         raise NoticeError(_("A published notice cannot be edited; withdraw it and send a corrected one."))
     for region in regions:
         if not (actor.region.contains(region) and region.pk != actor.region_id):
             raise NoticeError(_("Choose regions below your own."))
-    if data.get("is_public") and data.get("category") not in PUBLIC_CATEGORIES:
-        raise NoticeError(_("Only policies and government-purchased service projects can be made public."))
+    is_public = data.get("is_public", notice.is_public if notice else False)
+    if is_public and data.get("category", notice.category if notice else "") not in PUBLIC_CATEGORIES:
+        raise NoticeError(_("Only policies, notices, announcements and government-purchased service projects can "
+                            "be made public."))
     with transaction.atomic():
         notice = notice or Notice(sender=actor, sender_region=actor.region)
         for field in ("title", "category", "to_officials", "to_stations", "to_organizations", "to_workers",
                       "is_public"):
             if field in data:
                 setattr(notice, field, data[field])
-        notice.content = sanitize_content(data.get("content", notice.content))
+        if "content" in data:  # the Markdown source; recipients get it rendered and sanitized
+            notice.content_source = data["content"] or ""
+            notice.content = render_markdown(notice.content_source)
         notice.save()
         notice.target_regions.set(regions)
         for pk in remove_attachments:

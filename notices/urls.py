@@ -16,6 +16,7 @@ urlpatterns = [
     # 通知公告: the office's send list, composer and actions
     path("notices/sent/", views_notices.sent_list, name="sent"),
     path("notices/new/", views_notices.notice_edit, name="notice-new"),
+    path("notices/preview/", views_notices.notice_preview, name="notice-preview"),
     path("notices/sent/<int:pk>/", views_notices.sent_detail, name="sent-detail"),
     path("notices/sent/<int:pk>/edit/", views_notices.notice_edit, name="notice-edit"),
     path("notices/sent/<int:pk>/publish/", views_notices.notice_publish, name="notice-publish"),

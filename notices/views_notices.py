@@ -1,5 +1,5 @@
-"""Notices: the office's send list and composer, everyone's receive list, read receipts, reminders,
-and the public portal of policies and purchased-service projects."""
+"""Notices: the office's send list and composer (Markdown with a preview), everyone's receive list, read
+receipts, reminders, and the public portal of policies, notices and purchased-service projects."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -56,6 +56,7 @@ def notice_edit(request, pk=None):
                       initial={"target_regions": list(notice.target_regions.all()) if notice else []})
     if request.method == "POST" and form.is_valid():
         data = {f: form.cleaned_data[f] for f in NoticeForm.Meta.fields}
+        data["content"] = data.pop("content_source")  # the service takes the Markdown source as "content"
         try:
             notice = services.notice_save(
                 actor=request.user, notice=Notice.objects.get(pk=notice.pk) if notice else None, data=data,
@@ -74,6 +75,15 @@ def notice_edit(request, pk=None):
             messages.success(request, _("The draft was saved."))
             return redirect("notices:notice-edit", pk=notice.pk)
     return render(request, "notices/notice_form.html", {"form": form, "notice": notice})
+
+
+@require_POST
+@login_required
+@official_required
+def notice_preview(request):
+    """The composer's Preview tab (htmx): the Markdown as recipients will see it, rendered and sanitized."""
+    html = services.render_markdown(request.POST.get("content_source", ""))
+    return render(request, "notices/_preview.html", {"html": html})
 
 
 @login_required

@@ -197,14 +197,19 @@ def test_reminder_resumes_where_it_stopped(alice, audience, regions, monkeypatch
     assert Message.objects.filter(link__endswith=f"/{notice.pk}/").values("user").distinct().count() == 6
 
 
-def test_public_portal_shows_only_public_policies(alice, client):
+def test_public_portal_shows_only_public_policies_and_notices(alice, client):
     policy = publish(alice, title="社会工作服务项目政府采购办法", category="policy", is_public=True)
     publish(alice, title="内部通知", category="notice")
     hidden = publish(alice, title="未公开的政策", category="policy")
+    ordinary = publish(alice, title="关于社会工作宣传周的通知", category="notice", is_public=True)
     with pytest.raises(services.NoticeError):
-        publish(alice, title="普通通知公开", category="notice", is_public=True)
+        publish(alice, title="继续教育公开", category="ce", is_public=True)
     page = client.get(reverse("portal:notices")).content.decode()
     assert policy.title in page and "内部通知" not in page and hidden.title not in page
+    assert ordinary.title in page
+    notices_tab = client.get(reverse("portal:notices"), {"category": "notice"}).context["page"]
+    assert [n.title for n in notices_tab] == [ordinary.title]
+    assert client.get(reverse("portal:notice", args=[ordinary.pk])).status_code == 200
     assert "越秀区" in page
     assert client.get(reverse("portal:notice", args=[policy.pk])).status_code == 200
     assert client.get(reverse("portal:notice", args=[hidden.pk])).status_code == 404
@@ -233,7 +238,7 @@ def test_attachments_checked_and_served_to_the_audience_only(alice, audience, cl
 def test_compose_through_the_page(alice, regions, client, media):
     client.force_login(alice)
     response = client.post(reverse("notices:notice-new"), {
-        "title": "页面发布", "category": "notice", "content": "内容", "to_stations": "on",
+        "title": "页面发布", "category": "notice", "content_source": "内容", "to_stations": "on",
         "target_regions": [regions["洪桥街道"].pk], "action": "publish",
         "new_attachments": [SimpleUploadedFile("a.pdf", b"%PDF-1.4 a"), SimpleUploadedFile("b.pdf", b"%PDF-1.4 b")],
     })
@@ -243,6 +248,110 @@ def test_compose_through_the_page(alice, regions, client, media):
     notice = Notice.objects.get(title="页面发布")
     assert notice.status == NoticeStatus.PUBLISHED and notice.attachments.count() == 2
     assert list(notice.target_regions.all()) == [regions["洪桥街道"]]
+
+
+def test_database_allows_public_ordinary_notices_but_not_other_categories(alice):
+    from django.db import IntegrityError, transaction
+
+    from notices.models import Notice
+
+    fields = dict(sender=alice, sender_region=alice.region, title="t", content="<p>c</p>", is_public=True)
+    Notice.objects.create(category="notice", **fields)
+    Notice.objects.create(category="announcement", **fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notice.objects.create(category="ce", **fields)
+
+
+def test_form_offers_the_public_portal_for_ordinary_notices(alice, client):
+    client.force_login(alice)
+    page = client.get(reverse("notices:notice-new")).content.decode()
+    assert 'name="is_public"' in page
+    assert 'data-public-categories="policy notice announcement purchase"' in page
+    response = client.post(reverse("notices:notice-new"), {
+        "title": "公开的通知", "category": "notice", "content_source": "各有关单位：", "to_stations": "on",
+        "is_public": "on", "action": "publish"})
+    assert response.status_code == 302
+    from notices.models import Notice
+
+    notice = Notice.objects.get(title="公开的通知")
+    assert notice.is_public and notice.status == NoticeStatus.PUBLISHED
+    assert client.get(reverse("portal:notice", args=[notice.pk])).status_code == 200
+    refused = client.post(reverse("notices:notice-new"), {
+        "title": "继续教育", "category": "ce", "content_source": "c", "to_stations": "on", "is_public": "on",
+        "action": "publish"})
+    assert refused.status_code == 200 and refused.context["form"].errors["is_public"]
+    assert not Notice.objects.filter(title="继续教育").exists()
+
+
+# --- Markdown content ------------------------------------------------------------------------------
+
+
+def test_markdown_renders_lists_bold_links_and_tables():
+    html = services.render_markdown(
+        "各街道：\n请于**12月10日前**报送。\n\n- 服务台账\n- 月度总结\n\n1. 第一步\n1. 第二步\n\n"
+        "详见[省厅网站](https://example.gov.cn/a)。\n\n# 附表\n\n| 项目 | 数量 |\n| --- | --- |\n| 个案 | 3 |")
+    assert "<strong>12月10日前</strong>" in html
+    assert "各街道：<br>" in html  # a single line break is kept
+    assert "<ul>\n<li>服务台账</li>\n<li>月度总结</li>\n</ul>" in html
+    assert "<ol>\n<li>第一步</li>\n<li>第二步</li>\n</ol>" in html
+    assert '<a href="https://example.gov.cn/a" rel="noopener noreferrer">省厅网站</a>' in html
+    assert "<h3>附表</h3>" in html  # below the page's own title; the heading id is dropped
+    assert "<td>个案</td>" in html
+
+
+def test_markdown_drops_scripts_handlers_and_javascript_links():
+    html = services.render_markdown(
+        "正文<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[点我](javascript:alert(1))\n\n"
+        '<p onclick="x()" style="color:red">段落</p>')
+    assert "<script" not in html and "alert(1)</" not in html
+    assert "onerror" not in html and "<img" not in html
+    assert "javascript:" not in html and "onclick" not in html and "style=" not in html
+    assert "段落" in html and "点我" in html
+
+
+def test_saved_notice_keeps_source_and_shows_rendered_html(alice, audience, client):
+    notice = publish(alice, content="请报送：\n\n- **服务台账**\n- 月度总结")
+    assert notice.content_source == "请报送：\n\n- **服务台账**\n- 月度总结"
+    assert "<li><strong>服务台账</strong></li>" in notice.content
+    client.force_login(audience["worker"].user)
+    page = client.get(reverse("notices:notice-detail", args=[notice.pk])).content.decode()
+    assert "<li><strong>服务台账</strong></li>" in page and "**" not in page
+
+
+def test_notice_stored_as_html_before_markdown_still_displays_and_edits(alice, audience, client):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from notices.models import Notice
+
+    legacy = Notice.objects.create(sender=alice, sender_region=alice.region, title="旧通知", category="notice",
+                                   content="<p>旧的<strong>HTML</strong>内容</p><ul><li>一</li></ul>", to_workers=True)
+    import_module("notices.migrations.0003_public_notices_and_markdown_source").sources_from_stored_html(apps, None)
+    legacy.refresh_from_db()
+    assert legacy.content_source == legacy.content
+    services.notice_publish(actor=alice, notice=legacy)
+    client.force_login(audience["worker"].user)
+    page = client.get(reverse("notices:notice-detail", args=[legacy.pk])).content.decode()
+    assert "<p>旧的<strong>HTML</strong>内容</p><ul><li>一</li></ul>" in page
+    # A draft from before Markdown, edited again: its HTML source renders to the same markup.
+    import re
+
+    assert re.sub(r">\s+<", "><", services.render_markdown(legacy.content_source)) == legacy.content
+
+
+def test_preview_renders_sanitized_markdown_for_officials_only(alice, audience, client):
+    url = reverse("notices:notice-preview")
+    client.force_login(alice)
+    response = client.post(url, {"content_source": "**重点**\n\n<script>alert(1)</script>"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<strong>重点</strong>" in body and "<script" not in body
+    assert client.get(url).status_code == 405
+    for user in (audience["worker"].user, audience["ours"].account, audience["org"].account):
+        type(user).objects.filter(pk=user.pk).update(must_change_password=False)
+        client.force_login(user)
+        assert client.post(url, {"content_source": "x"}).status_code == 403
 
 
 # --- Weekly digest -------------------------------------------------------------------------------
