@@ -1,5 +1,6 @@
-"""Whole registration journey in real Chromium: sign-up → profile → first registration → county and
-city approval → the worker sees the decision in the inbox and the registration in the history."""
+"""Whole registration journey in real Chromium: sign-up → profile → a first registration withdrawn and
+started again → materials in one form → county and city approval → the worker follows the approval
+message to the certificate in the history."""
 
 import re
 
@@ -88,15 +89,42 @@ def test_worker_registers_and_county_then_city_approve(
     expect(page.get_by_text("已保存")).to_be_visible()
     page.screenshot(path=screenshot_dir / "registration-profile.png", full_page=True)
 
-    # Apply for a first registration with the materials.
+    # Start a first registration, think better of it and withdraw the draft (after a confirmation) ...
     page.get_by_role("link", name="申请登记").first.click()
     page.get_by_test_id("kind-first").get_by_role("button").click()
-    for kind, (w, h) in {"photo": (413, 626), "id_front": (856, 540), "id_back": (856, 540),
-                         "qualification": (800, 600)}.items():
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.get_by_test_id("withdraw-form").get_by_role("button").click()
+    expect(page.get_by_test_id("status").first).to_have_text("已撤回")
+    assert len(questions) == 1 and questions[0]
+    page.screenshot(path=screenshot_dir / "registration-withdrawn.png", full_page=True)
+    # ... which closes it, so a new application starts from the link on the withdrawn one.
+    page.get_by_test_id("application-state").get_by_role("link").click()
+    page.get_by_test_id("kind-first").get_by_role("button").click()
+    expect(page.get_by_test_id("status").first).to_have_text("草稿")
+
+    # The photo is the profile's; a submit with nothing uploaded names every missing material at once.
+    expect(page.get_by_test_id("material-photo")).to_have_attribute("data-state", "from_profile")
+    expect(page.get_by_test_id("material-photo").locator("input[type=file]")).to_have_count(0)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="提交审核").click()
+    problem = page.locator(".alert-danger")
+    for label in ("身份证正面", "身份证反面", "职业水平证书"):
+        expect(problem).to_contain_text(label)
+    expect(page.get_by_test_id("status").first).to_have_text("草稿")
+
+    # All materials in one form, chosen together and uploaded with one click.
+    materials = page.get_by_test_id("materials-form")
+    for kind, (w, h) in {"id_front": (856, 540), "id_back": (856, 540), "qualification": (800, 600)}.items():
+        expect(page.get_by_test_id(f"material-{kind}")).to_have_attribute("data-state", "missing")
+        materials.locator(f"input[name='{kind}']").set_input_files(_image(tmp_path, f"{kind}.png", w, h))
+    materials.locator("button[type=submit]").click()
+    for kind in ("id_front", "id_back", "qualification"):
         slot = page.get_by_test_id(f"material-{kind}")
-        slot.locator("input[type=file]").set_input_files(_image(tmp_path, f"{kind}.png", w, h))
-        slot.get_by_role("button", name="上传").click()
-        expect(page.get_by_test_id(f"material-{kind}").get_by_text("已上传")).to_be_visible()
+        expect(slot).to_have_attribute("data-state", "uploaded")
+        expect(slot.get_by_text("已上传")).to_be_visible()
+        expect(slot.get_by_test_id("material-view")).to_have_count(1)
+    page.screenshot(path=screenshot_dir / "registration-materials.png", full_page=True)
     page.get_by_label("我保证上述所填信息均真实有效").check()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="提交审核").click()
@@ -122,7 +150,10 @@ def test_worker_registers_and_county_then_city_approve(
     page.get_by_test_id("inbox-link").click()
     page.get_by_role("link", name=re.compile("您的登记申请已通过 ")).click()
     expect(page.get_by_text("登记编号")).to_be_visible()
-    page.goto(f"{base}/registration/history/")
+    page.screenshot(path=screenshot_dir / "registration-approval-message.png", full_page=True)
+    # The message leads to the certificate section of the history page.
+    page.get_by_role("link", name="查看", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/registration/history/#certificates$"))
     registration = Registration.objects.get(worker__id_number=id_number)
     expect(page.get_by_test_id("registrations")).to_contain_text(registration.registration_no)
     page.screenshot(path=screenshot_dir / "registration-history.png", full_page=True)
