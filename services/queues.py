@@ -35,6 +35,5 @@ QUEUES = [
         decider=lambda obj, actor, action, comment: summaries.summary_decide(
             summary=obj, actor=actor, action=action, comment=comment),
         select_related=("station", "station__region", "initial_region", "final_region"),
-        also_active=("services:summary-completeness",),
     ),
 ]
