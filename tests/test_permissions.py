@@ -247,6 +247,7 @@ MATRIX = {
     "notices:attachment": ("get", "notice_attachment", {**NOTICE_RECIPIENTS, "city": 200, "superuser": 200}),
     "notices:sent": ("get", None, OFFICIALS_ONLY),
     "notices:notice-new": ("get", None, OFFICIALS_ONLY),
+    "notices:notice-preview": ("post", None, OFFICIALS_ONLY),
     "notices:sent-detail": ("get", "notice", NOTICE_SENDER(200)),
     # Published: the edit page sends the sender to the read-only page.
     "notices:notice-edit": ("get", "notice", NOTICE_SENDER(302)),
