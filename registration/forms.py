@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region, RegionLevel
+from accounts.views import region_cascade
 from swms.domains import ServiceDomain
 from swms.forms import BootstrapFormMixin
 from swms.ids import validate_ric
@@ -20,6 +21,7 @@ from .models import (
     RegistrationWindow,
     SocialWorker,
 )
+from .selectors import county_office
 
 # The two-inch photo: 3.5 × 5.3 cm, 413 × 626 px portrait (Beijing manual 2.2).
 PHOTO_RATIO = (413, 626)
@@ -120,9 +122,16 @@ class ContactForm(BootstrapFormMixin, forms.ModelForm):
         fields = list(SocialWorker.CONTACT_FIELDS)
 
 
+_COUNTY_MESSAGES = {
+    "required": _("Choose the county (district) whose civil-affairs office checks your certificate."),
+    "invalid_choice": _("Choose the county (district) whose civil-affairs office checks your certificate."),
+}
+
+
 class CorrectionForm(BootstrapFormMixin, forms.Form):
+    # Chosen with the province → city → county selects (templates/registration/worker/correction_form.html).
     region = forms.ModelChoiceField(
-        label=_("county"), queryset=Region.objects.filter(level=RegionLevel.COUNTY).order_by("code"),
+        label=_("county"), queryset=Region.objects.all(), widget=forms.HiddenInput, error_messages=_COUNTY_MESSAGES,
         help_text=_("The civil-affairs office that checks your certificate."),
     )
     level = forms.ChoiceField(label=_("qualification level"), choices=QualificationLevel.choices)
@@ -131,6 +140,20 @@ class CorrectionForm(BootstrapFormMixin, forms.Form):
     issuing_province = forms.CharField(label=_("issuing province"), max_length=50, required=False)
     scan = ImageField(label=_("certificate scan"), required=False)
     note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_region(self):
+        # A town (from the third select where a city has no counties) stands for its county-level office.
+        office = county_office(self.cleaned_data.get("region"))
+        if office is None:
+            raise forms.ValidationError(_COUNTY_MESSAGES["required"])
+        return office
+
+    def cascade(self) -> list[dict]:
+        """The province → city → county selects, pre-filled with the posted or initial county."""
+        value = self["region"].value()
+        chosen = value if isinstance(value, Region) else (
+            Region.objects.filter(pk=int(value)).first() if value and str(value).isdigit() else None)
+        return region_cascade(chosen)[:3]  # the levels run province, city, county, town: stop at county
 
 
 class ApplicationForm(BootstrapFormMixin, forms.Form):

@@ -49,6 +49,7 @@ from .models import (
     RosterCorrectionRequest,
     SocialWorker,
 )
+from .selectors import county_office
 
 # A worker's own pages act on their own records: not even operators work them on their behalf.
 worker_required = kind_required("social_worker", allow_superuser=False)
@@ -190,7 +191,8 @@ def corrections(request):
 def correction_edit(request, pk=None):
     worker = _worker(request)
     correction = get_visible_or_404(RosterCorrectionRequest, request.user, pk=pk) if pk else None
-    initial = {}
+    # A new request goes to the county-level office of the profile's work region unless changed.
+    initial = {"region": county_office(worker.work_region)}
     if correction:
         initial = {f: getattr(correction, f) for f in ("region", "level", "certificate_no", "exam_year",
                                                         "issuing_province", "note")}
@@ -210,6 +212,7 @@ def correction_edit(request, pk=None):
             form.add_error(None, getattr(e, "message", str(e)))
     return render(request, "registration/worker/correction_form.html", {
         "form": form, "correction": correction, "log": review_log_for(correction) if correction else [],
+        "cascade": form.cascade() if correction is None or correction.is_editable else [],
     })
 
 

@@ -29,6 +29,10 @@ def workbench(request):
         context["tree_roots"] = [user.region]
         context["review_counts"] = official_review_counts(user=user)
         return render(request, "reports/workbench_official.html", context)
+    if user.kind == UserKind.SOCIAL_WORKER:
+        from registration.selectors import worker_home
+
+        return render(request, "reports/workbench_worker.html", worker_home(user=user))
     if user.kind == UserKind.ORGANIZATION:
         # The organization's own home; each station it operates opens the station workbench
         # (reports:station-workbench) after switching to it.

@@ -195,6 +195,11 @@ MATRIX = {
     "registration:window-edit": (
         "get", "window", {**OFFICIALS_ONLY, "county": 302, "city": 302, "outsider": 302},
     ),
+    # --- registration guide and FAQ: public (the sign-up page links them); written by the province only
+    "registration:guide": ("get", None, PUBLIC),
+    "registration:faq": ("get", None, PUBLIC),
+    "registration:guide-edit": ("get", None, {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "province": 200}),
+    "registration:faq-edit": ("get", None, {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "province": 200}),
     # --- stations: officials' pages about the 洪桥街道 station, and the station's own pages
     "stations:list": ("get", None, OFFICIALS_ONLY),
     "stations:create": ("get", None, OFFICIALS_ONLY),

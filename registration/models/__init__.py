@@ -37,6 +37,10 @@ from .changes import (  # noqa: F401
 from .common import (  # noqa: F401
     county_check_workflow,
 )
+from .guides import (  # noqa: F401
+    GuideKind,
+    GuidePage,
+)
 from .organizations import (  # noqa: F401
     Organization,
     OrganizationQuerySet,
