@@ -31,7 +31,7 @@ def guide_editor_province(user: User) -> Region | None:
 
 def default_guide_content(kind: str) -> str:
     """The built-in text (from the Beijing manual's rules), shown while a province wrote none."""
-    return render_to_string(DEFAULT_TEMPLATES[GuideKind(kind)])
+    return render_to_string(DEFAULT_TEMPLATES[GuideKind(kind)]).strip()
 
 
 def guide_save(*, actor: User, kind: str, content: str) -> GuidePage | None:

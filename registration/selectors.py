@@ -70,6 +70,7 @@ class NextStep:
     url: str = ""
     action: str = ""
     comment: str = ""
+    note: str = ""
     since: datetime.datetime | None = None
     tone: str = "primary"  # Bootstrap colour of the card: primary (act), warning (fix), info (wait)
 
@@ -168,10 +169,10 @@ def _registration_step(*, worker, latest, tally, decisions, window, restore, tod
     if actionable:
         kinds = "、".join(str(d.label) for d in actionable)
         if window.is_open:
-            detail = window.reason or _("Applications are accepted at any time.")
             return NextStep(
-                "apply", _("Apply now: %(kinds)s") % {"kinds": kinds},
-                f"{actionable[0].reason} {detail}", reverse("registration:apply"), _("Apply now"),
+                "apply", _("Apply now: %(kinds)s") % {"kinds": kinds}, actionable[0].reason,
+                reverse("registration:apply"), _("Apply now"),
+                note=window.reason or _("Applications are accepted at any time."),
             )
         if window.next_window is not None:
             title = _("No registration window is open now; the next opens on %(date)s") % {
@@ -179,10 +180,8 @@ def _registration_step(*, worker, latest, tally, decisions, window, restore, tod
         else:
             title = _("No registration window is open now")
         return NextStep(
-            "window_closed", title,
-            _("You may apply for %(kinds)s once registration opens. %(reason)s") % {"kinds": kinds,
-                                                                                   "reason": window.reason},
-            reverse("registration:apply"), _("See the registration kinds"), tone="info",
+            "window_closed", title, _("You may apply for %(kinds)s once registration opens.") % {"kinds": kinds},
+            reverse("registration:apply"), _("See the registration kinds"), note=window.reason, tone="info",
         )
     if latest is None:
         return None

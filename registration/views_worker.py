@@ -32,7 +32,6 @@ from .forms import (
     SubmitForm,
 )
 from .models import (
-    CE_HOURS_REQUIRED,
     ApplicationMaterial,
     CEClaim,
     Certificate,
@@ -49,7 +48,7 @@ from .models import (
     RosterCorrectionRequest,
     SocialWorker,
 )
-from .selectors import county_office
+from .selectors import ce_tally, county_office
 
 # A worker's own pages act on their own records: not even operators work them on their behalf.
 worker_required = kind_required("social_worker", allow_superuser=False)
@@ -359,14 +358,8 @@ def material_file(request, pk):
 def ce_ledger(request):
     """继续教育: the worker's hours, the tally against what the next renewal needs, and claims."""
     worker = _worker(request)
-    today = timezone.localdate()
     latest = worker.registrations.order_by("-valid_to").first()
-    tally = None
-    if latest is not None:
-        need = CE_HOURS_REQUIRED[latest.level]
-        have = ce_hours_between(worker, latest.valid_from, today)
-        tally = {"have": have, "need": need, "missing": max(need - have, 0), "since": latest.valid_from,
-                 "registration": latest}
+    tally = ce_tally(worker=worker, registration=latest, on_date=timezone.localdate())
     return render(request, "registration/worker/ce.html", {
         "worker": worker, "tally": tally,
         "records": worker.ce_records.order_by("-completed_on")[:200],

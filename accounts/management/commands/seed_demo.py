@@ -1,5 +1,8 @@
 """Demo accounts for every role on the Guangdong tree (for `make demo` only, never in production)."""
 
+import datetime
+import unicodedata
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -52,6 +55,9 @@ class Command(BaseCommand):
             user.save()
             rows.append((username, user.get_kind_display(), region.name if region else "—"))
         self._seed_registration()
+        free = self._seed_free_roster_entry()
+        window_note = self._seed_window()
+        ready = self._seed_ready_worker()
         self._seed_organization()
         self._seed_station()
         ops, _ = User.objects.update_or_create(
@@ -64,10 +70,18 @@ class Command(BaseCommand):
         rows.append(("demo_ops", "superuser", "—"))
 
         self.stdout.write(f"\nDemo logins (password for all: {password})\n")
-        self.stdout.write(f"{'username':<16}{'role':<22}region")
-        for username, role, region in rows:
-            self.stdout.write(f"{username:<16}{str(role):<22}{region}")
+        for line in table([("username", "role", "region"), *rows]):
+            self.stdout.write(line)
         self.stdout.write("Captcha: type the characters shown in the image.\n")
+        self.stdout.write("\nTo try the whole registration flow:")
+        self.stdout.write(f"  - sign up at /registration/signup/ with the roster ID number {free.id_number} "
+                          f"(exam roster: {free.name}, {free.get_level_display()}, {free.exam_year});")
+        if ready is not None:
+            self.stdout.write(f"  - or log in as demo_worker: profile approved, ready to apply for {ready.label} "
+                              f"({window_note}).")
+        else:
+            self.stdout.write(f"  - demo_worker has applied already; its workbench shows the next step ({window_note}).")
+        self.stdout.write("  The county (demo_county) and then the city (demo_city) review the application.\n")
 
     def _seed_registration(self):
         """The demo worker passed last year's exam, so a first registration can be tried end to end."""
@@ -84,6 +98,88 @@ class Command(BaseCommand):
             defaults={"name": worker_user.full_name, "id_number": worker_user.id_number, "roster_locked": True,
                       "mobile": worker_user.phone, "email": worker_user.email},
         )
+
+    def _seed_free_roster_entry(self):
+        """A roster record (the national exam pass list) whose ID number has no account yet, so a newcomer can
+        sign up as a worker the roster knows; a fresh one is made when the last one was used."""
+        from stdnum.cn import ric
+
+        from registration.models import Qualification, SocialWorker
+
+        for serial in range(101, 1000):
+            body = f"440104{datetime.date(1995, 3, 15):%Y%m%d}{serial:03d}"
+            id_number = body + ric.calc_check_digit(body + "0")
+            if User.objects.filter(id_number=id_number).exists() or SocialWorker.objects.filter(
+                    id_number=id_number).exists():
+                continue
+            qualification, _ = Qualification.objects.update_or_create(
+                certificate_no=f"DEMO-ZS-{serial:04d}",
+                defaults={"id_number": id_number, "name": "王晓明", "level": "assistant",
+                          "exam_year": timezone.localdate().year - 1, "issuing_province": "广东省"},
+            )
+            return qualification
+        raise CommandError("No free demo ID number is left.")
+
+    def _seed_window(self) -> str:
+        """Guangdong takes applications today. A province that never set a window takes them at any time and
+        the certificate follows the approval at once (the quickest demo); if windows were set and none is
+        open, a demo window is opened (its certificates follow its close)."""
+        from registration.eligibility import current_window
+        from registration.models import RegistrationWindow
+
+        province = Region.objects.get(code="440000000000")
+        today = timezone.localdate()
+        state = current_window(province, on_date=today)
+        if not state.is_open:
+            RegistrationWindow.objects.create(
+                province=province, name="演示登记期", opens_on=today, closes_on=today + datetime.timedelta(days=30),
+                certificate_delay_days=0, created_by=User.objects.get(username="demo_province"))
+            state = current_window(province, on_date=today)
+        if state.window is None:
+            return "no registration window set: open all year, certificate at approval"
+        return f"window {state.window.opens_on} – {state.window.closes_on}"
+
+    def _seed_ready_worker(self):
+        """demo_worker's profile is complete and approved by the county through the real workflow; returns the
+        registration kind it may apply for (first registration), or None if it has applied already."""
+        import io
+
+        from django.core.files.uploadedfile import SimpleUploadedFile
+        from PIL import Image
+
+        from registration import review, services
+        from registration.eligibility import worker_eligibility
+        from registration.models import SocialWorker
+        from swms.ids import birth_date_from_ric
+        from swms.uploads import check_image_upload
+        from swms.workflow import State
+
+        worker = SocialWorker.objects.get(user__username="demo_worker")
+        if worker.birth_date is None:  # taken from the ID number at sign-up; locked with the roster name
+            worker.birth_date = birth_date_from_ric(worker.id_number)
+            worker.gender = "male" if int(worker.id_number[16]) % 2 else "female"
+            worker.save(update_fields=["birth_date", "gender"])
+        if worker.status in (State.DRAFT, State.RETURNED):
+            buffer = io.BytesIO()
+            Image.new("RGB", (413, 626), (222, 230, 240)).save(buffer, format="PNG")
+            photo = check_image_upload(SimpleUploadedFile("demo-photo.png", buffer.getvalue(), content_type="image/png"))
+            services.profile_save(worker=worker, photo=None if worker.photo else photo, data=dict(
+                ethnicity="汉族", hukou="广东省广州市", native_place="广东广州", marital_status="single",
+                political_status="none", education="bachelor", school="中山大学", major="社会工作",
+                graduation_date=datetime.date(2014, 7, 1), work_start_date=datetime.date(2014, 8, 1),
+                address="广州市越秀区洪桥街 8 号", postcode="510040", full_time=True, years_in_social_work=10,
+                position="frontline", work_region=Region.objects.get(code="440104001000"),
+                employer="越秀区阳光社会工作服务中心", practice_domains=["community", "elderly"],
+                experience="在洪桥街道社工站从事长者服务和社区服务十年。",
+            ))
+            worker = services.profile_submit(worker=worker, actor=worker.user)
+        if worker.status == State.SUBMITTED:
+            review.profile_decide(worker=worker, actor=User.objects.get(username="demo_county"), action="approve",
+                                  comment="演示数据")
+        allowed = [d for d in worker_eligibility(worker, on_date=timezone.localdate()) if d.allowed]
+        if worker.applications.exists():
+            return None
+        return allowed[0] if allowed else None
 
     def _seed_organization(self):
         """demo_org is an approved organization of 越秀区, reviewed through the real workflow (county, then
@@ -172,3 +268,16 @@ class Command(BaseCommand):
             if created:
                 activity.clients.set(clients)
                 activity.workers.set([head])
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives the text: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
+
+
+def table(rows) -> list[str]:
+    """Rows as lines whose columns line up in a terminal, Chinese text included."""
+    rows = [[str(cell) for cell in row] for row in rows]
+    widths = [max(display_width(row[i]) for row in rows) + 2 for i in range(len(rows[0]) - 1)]
+    return ["".join(cell + " " * (widths[i] - display_width(cell)) for i, cell in enumerate(row[:-1])) + row[-1]
+            for row in rows]
