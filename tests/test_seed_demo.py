@@ -67,7 +67,7 @@ def test_demo_prints_a_roster_id_number_free_for_sign_up(demo, guangdong_bits, s
     assert again != id_number and not User.objects.filter(id_number=again).exists()
 
 
-def test_demo_worker_has_an_approved_profile_and_can_apply_for_first_registration(demo, guangdong_bits):
+def test_demo_worker_has_an_approved_profile_and_can_apply_for_first_registration(demo, guangdong_bits, capsys):
     from django.utils import timezone
 
     from registration import services
@@ -81,6 +81,10 @@ def test_demo_worker_has_an_approved_profile_and_can_apply_for_first_registratio
     application = services.application_start(worker=worker, kind="first")
     assert application.status == "draft"
     assert "ready to apply" in demo
+    # A second run leaves the worker's application alone and says so.
+    call_command("seed_demo", password="Demo#Pass2026")
+    assert "applied already" in capsys.readouterr().out
+    assert worker.applications.get() == application
 
 
 def test_demo_opens_a_window_when_guangdong_has_only_closed_ones(guangdong_bits, settings, media):
