@@ -4,6 +4,7 @@ common fields, then `basic_<name>` and `summary_<name>` for the category's own f
 from __future__ import annotations
 
 import datetime
+import re
 
 import django_filters
 from django import forms
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from stations.models import StationWorker
 from swms.domains import ServiceDomain
 from swms.forms import BootstrapFormMixin
+from swms.ids import normalize_ric
 from swms.pii import mask_id_number
 
 from .categories import CATEGORIES, Category, Field
@@ -72,9 +74,36 @@ def _from_json(field: Field, value):
 
 
 class ClientChoiceField(forms.ModelMultipleChoiceField):
+    """The activity's clients: chosen with the searchable picker (hidden inputs), checked against the
+    station's clients like any multiple choice, without ever listing them all."""
+
+    widget = forms.MultipleHiddenInput
+
     def label_from_instance(self, obj):
         masked = mask_id_number(obj.id_number)
         return f"{obj.name} ({masked})" if masked else obj.name
+
+
+# The picker's search returns at most this many clients: type more to narrow it.
+PICKER_LIMIT = 20
+_ID_TAIL = re.compile(r"\d{3,17}X?")
+
+
+def client_picker_matches(queryset, q: str):
+    """Clients of `queryset` matching the picker's query: a name, the tail of the ID number, or a phone
+    number (a whole ID number matches exactly)."""
+    q = q.strip()
+    if not q:
+        return queryset.none()
+    number = normalize_ric(q)
+    if len(number) == 18:
+        return queryset.filter(id_number=number)
+    query = Q(name__icontains=q)
+    if _ID_TAIL.fullmatch(number):
+        query |= Q(id_number__endswith=number)
+        if number.isdigit():
+            query |= Q(phone__contains=number)
+    return queryset.filter(query)
 
 
 class ActivityFormBase(BootstrapFormMixin, forms.Form):
@@ -95,8 +124,8 @@ class ActivityFormBase(BootstrapFormMixin, forms.Form):
     volunteer_count = forms.IntegerField(label=_("volunteers"), min_value=0, max_value=100_000, initial=0)
     clients = ClientChoiceField(
         label=_("clients served"), queryset=Client.objects.none(), required=False,
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text=_("Hold Ctrl (⌘ on a Mac) to choose several."),
+        help_text=_("Search by name, the last digits of the ID number or the phone number; "
+                    "choose with Enter or a click."),
     )
     workers = forms.ModelMultipleChoiceField(
         label=_("workers taking part"), queryset=StationWorker.objects.none(), required=False,
@@ -158,6 +187,16 @@ class ActivityFormBase(BootstrapFormMixin, forms.Form):
     @property
     def people_fields(self):
         return self._bound(PEOPLE)
+
+    @property
+    def chosen_clients(self) -> list[dict]:
+        """The clients chosen so far (initial or posted), as the picker's chips: only the station's own."""
+        values = self["clients"].value() or []
+        pks = [int(v) for v in values if str(v).isdigit()]
+        field = self.fields["clients"]
+        chosen = {c.pk: c for c in field.queryset.filter(pk__in=pks)}
+        return [{"pk": pk, "label": field.label_from_instance(chosen[pk])} for pk in dict.fromkeys(pks)
+                if pk in chosen]
 
     def clean(self):
         cleaned = super().clean()

@@ -20,6 +20,7 @@ register_converter(CategoryConverter, "activity_category")
 
 urlpatterns = [
     path("activities/", views.activity_overview, name="activity-overview"),
+    path("activities/clients/", views.activity_client_search, name="activity-client-search"),
     path("activities/item/<int:pk>/", views.activity_detail, name="activity-detail"),
     path("activities/item/<int:pk>/edit/", views.activity_edit, name="activity-edit"),
     path("activities/item/<int:pk>/delete/", views.activity_delete_view, name="activity-delete"),

@@ -21,12 +21,13 @@ from stations.current import station_required
 from swms.decorators import official_required
 from swms.domains import ServiceDomain
 from swms.exports import Table, export_response
+from swms.pii import mask_id_number, mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 
 from .activities import ActivityError, activity_delete, activity_save
 from .categories import CATEGORIES, Field
-from .forms_activities import ActivityFilter, activity_form_class
-from .models import Activity, ActivityStatus, PersonType
+from .forms_activities import PICKER_LIMIT, ActivityFilter, activity_form_class, client_picker_matches
+from .models import Activity, ActivityStatus, Client, PersonType
 
 PAGE_SIZE = 25
 
@@ -154,6 +155,24 @@ def activity_new(request, category):
             messages.success(request, _("The activity %(code)s was saved.") % {"code": activity.code})
             return redirect("services:activity-detail", pk=activity.pk)
     return render(request, "services/activities/form.html", {"form": form, "category": spec, "activity": None})
+
+
+@login_required
+@station_required
+def activity_client_search(request):
+    """The activity form's client picker (htmx): at most PICKER_LIMIT of the current station's clients
+    matching `q`, leaving out those already chosen; ID numbers and phones masked."""
+    q = request.GET.get("q", "").strip()[:50]
+    chosen = [v for v in request.GET.getlist("clients") if v.isdigit()]
+    clients = Client.objects.visible_to(request.user).filter(station=request.station, deleted_at__isnull=True)
+    found = list(client_picker_matches(clients, q).exclude(pk__in=chosen)
+                 .only("pk", "name", "id_number", "phone").order_by("name", "pk")[:PICKER_LIMIT + 1])
+    for c in found:
+        c.masked_id = mask_id_number(c.id_number)
+        c.masked_phone = mask_phone(c.phone)
+    return render(request, "services/activities/_client_results.html", {
+        "q": q, "matches": found[:PICKER_LIMIT], "more": len(found) > PICKER_LIMIT, "limit": PICKER_LIMIT,
+    })
 
 
 @login_required

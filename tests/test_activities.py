@@ -357,6 +357,100 @@ def test_station_edits_an_activity_through_the_page(hq, client):
     assert activity.name == "已改名" and activity.status == "ended" and activity.summary
 
 
+# --- the client picker ---------------------------------------------------------------------------
+
+
+def _search(client, q, **extra):
+    response = client.get(reverse("services:activity-client-search"), {"q": q, **extra})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_picker_finds_clients_by_name_id_tail_and_phone_with_masked_numbers(hq, client):
+    station = hq["station"]
+    li, zhang = hq["clients"]
+    Client.objects.filter(pk=li.pk).update(id_number="11010519491231002X", phone="13912345678")
+    Client.objects.filter(pk=zhang.pk).update(id_number="440104195001011234", phone="02083001234")
+    station_login(client, station)
+    by_name = _search(client, "李")
+    assert f'data-pick="{li.pk}"' in by_name and f'data-pick="{zhang.pk}"' not in by_name
+    by_tail = _search(client, "002x")
+    assert f'data-pick="{li.pk}"' in by_tail and f'data-pick="{zhang.pk}"' not in by_tail
+    by_phone = _search(client, "8300")
+    assert f'data-pick="{zhang.pk}"' in by_phone and f'data-pick="{li.pk}"' not in by_phone
+    by_whole_id = _search(client, "440104195001011234")
+    assert f'data-pick="{zhang.pk}"' in by_whole_id
+    # Never a full ID number or phone in the answer: masked as everywhere else.
+    for html in (by_name, by_tail, by_phone, by_whole_id):
+        assert "11010519491231002X" not in html and "440104195001011234" not in html
+        assert "13912345678" not in html and "02083001234" not in html
+    assert "110105********002X" in by_name and "139****5678" in by_name
+    # Nothing typed, nothing listed; chosen ones are left out; no match says so.
+    assert "data-pick" not in _search(client, "  ")
+    assert f'data-pick="{li.pk}"' not in _search(client, "李", clients=[str(li.pk)])
+    assert 'data-testid="picker-empty"' in _search(client, "没有这个人")
+
+
+def test_picker_never_returns_another_stations_or_deleted_clients(hq, client, alice, charlie, regions):
+    other, _pw = create_station(alice, regions, name="北京街道社工站", region=regions["北京街道"])
+    far, _pw = create_station(charlie, regions, name="沙面街道社工站", region=regions["沙面街道"])
+    neighbour = add_client(other, "李邻居")
+    stranger = add_client(far, "李远方")
+    gone = add_client(hq["station"], "李已删")
+    Client.objects.filter(pk=gone.pk).update(deleted_at=NOV)
+    station_login(client, hq["station"])
+    html = _search(client, "李")
+    assert f'data-pick="{hq["clients"][0].pk}"' in html
+    for c in (neighbour, stranger, gone):
+        assert f'data-pick="{c.pk}"' not in html
+    # The neighbouring station sees its own only.
+    station_login(client, other)
+    html = _search(client, "李")
+    assert f'data-pick="{neighbour.pk}"' in html and f'data-pick="{hq["clients"][0].pk}"' not in html
+
+
+def test_picker_returns_at_most_twenty_and_says_there_are_more(hq, client):
+    for i in range(25):
+        add_client(hq["station"], f"王{i:02d}")
+    station_login(client, hq["station"])
+    html = _search(client, "王")
+    assert html.count("data-pick=") == 20 and 'data-testid="picker-more"' in html
+
+
+def test_activity_form_has_the_picker_not_a_select_of_every_client(hq, client, alice, regions):
+    other, _pw = create_station(alice, regions, name="北京街道社工站", region=regions["北京街道"])
+    add_client(other, "别站的人")
+    station_login(client, hq["station"])
+    html = client.get(reverse("services:activity-new", args=["case"])).content.decode()
+    assert 'data-client-picker' in html and 'name="clients"' not in html.split("<template")[0]
+    assert '<select name="clients"' not in html and "Hold Ctrl" not in html
+    assert "李阿姨" not in html and "别站的人" not in html  # no client listed before searching
+    assert reverse("services:activity-client-search") in html
+    zh = client.get(reverse("services:activity-new", args=["case"]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "按住 Ctrl" not in zh.content.decode() and "多选" not in zh.content.decode()
+
+
+def test_chosen_clients_come_back_as_chips_after_an_error_and_on_edit(hq, client, alice, regions):
+    li, zhang = hq["clients"]
+    other, _pw = create_station(alice, regions, name="北京街道社工站", region=regions["北京街道"])
+    foreign = add_client(other, "别站的人")
+    station_login(client, hq["station"])
+    response = client.post(reverse("services:activity-new", args=["case"]),
+                           form_data("case", hq["worker"], [li, zhang], name=""))
+    html = response.content.decode()
+    assert response.status_code == 200
+    chips = html.split('data-testid="client-chips"')[1].split("</ul>")[0]
+    assert f'name="clients" value="{li.pk}"' in chips and f'name="clients" value="{zhang.pk}"' in chips
+    # A client of another station posted by hand is refused and never shown as a chip.
+    response = client.post(reverse("services:activity-new", args=["case"]),
+                           form_data("case", hq["worker"], [li, foreign]))
+    assert "clients" in response.context["form"].errors and not Activity.objects.exists()
+    assert "别站的人" not in response.content.decode()
+    activity = save(hq)
+    chips = client.get(reverse("services:activity-edit", args=[activity.pk])).content.decode()
+    assert f'name="clients" value="{li.pk}"' in chips.split('data-testid="client-chips"')[1].split("</ul>")[0]
+
+
 def test_unknown_category_is_404(hq, client):
     station_login(client, hq["station"])
     assert client.get("/services/activities/bogus/").status_code == 404

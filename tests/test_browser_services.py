@@ -3,6 +3,7 @@ ended with its summary record), the month's summary submitted; the county return
 the station fixes and resubmits, the county approves."""
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
@@ -33,6 +34,20 @@ def _add_client(page, name, birth, types, phone):
     page.get_by_role("button", name="保存").click()
 
 
+def _pick_client(page, query, name, *, keyboard=True):
+    """Search the client picker and choose `name`: ↓ then Enter, or a click."""
+    search = page.get_by_test_id("client-search")
+    search.fill(query)
+    option = page.get_by_role("option", name=re.compile(f"^{name}"))
+    expect(option).to_be_visible()
+    if keyboard:
+        search.press("ArrowDown")
+        search.press("Enter")
+    else:
+        option.click()
+    expect(page.get_by_test_id("client-chips").get_by_text(name)).to_be_visible()
+
+
 def _common(page, name, started, ended=None):
     page.locator("#id_name").fill(name)
     page.locator("#id_lead_worker").select_option(label="黄站长")
@@ -60,6 +75,7 @@ def test_station_records_services_and_the_county_reviews_the_summary(
     day = today.replace(day=1)
     base = live_server.url
     page.set_viewport_size({"width": 1280, "height": 900})
+    page.on("dialog", lambda dialog: dialog.accept())  # submitting the summary asks first
 
     _login(page, base, station.code, PASSWORD)
     # Two clients.
@@ -81,7 +97,8 @@ def test_station_records_services_and_the_county_reviews_the_summary(
     page.locator("#id_basic_intake_form").select_option("home_visit")
     page.locator("#id_basic_intake_at").fill(f"{day:%Y-%m-%d}T09:00")
     page.locator("#id_basic_intake_place").fill("陈伯家中")
-    page.locator("#id_clients").select_option(label="陈伯")
+    _pick_client(page, "陈", "陈伯")  # keyboard only: Enter chooses, it does not submit the form
+    expect(page).to_have_url(re.compile(r"/new/$"))
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_text("独居长者个案跟进").first).to_be_visible()
 
@@ -97,7 +114,28 @@ def test_station_records_services_and_the_county_reviews_the_summary(
     page.locator("#id_summary_sessions_held").fill("4")
     page.locator("#id_summary_evaluation").fill("组员出勤率高，反馈良好。")
     page.locator("#id_summary_goals_reached").fill("基本达成")
-    page.locator("#id_clients").select_option(label=["小林", "陈伯"])
+    # At phone width the picker fits the screen and works by touch/click.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_test_id("client-search").fill("小")
+    expect(page.get_by_role("option", name=re.compile("^小林"))).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.get_by_role("option", name=re.compile("^小林")).scroll_into_view_if_needed()
+    page.screenshot(path=screenshot_dir / "activity-client-picker-phone.png")
+    page.get_by_role("option", name=re.compile("^小林")).click()
+    expect(page.get_by_test_id("client-chips").get_by_text("小林")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _pick_client(page, "0001", "陈伯")  # by phone number
+    chips = page.get_by_test_id("client-chips").locator("[data-chip]")
+    expect(chips).to_have_count(2)
+    # A chip is removed with its × (or Backspace in the empty search), and chosen again.
+    page.get_by_role("button", name=re.compile("^移除 陈伯")).click()
+    expect(chips).to_have_count(1)
+    _pick_client(page, "陈", "陈伯")
+    page.get_by_test_id("client-search").press("Backspace")
+    expect(chips).to_have_count(1)
+    _pick_client(page, "陈", "陈伯")
+    expect(chips).to_have_count(2)
     page.screenshot(path=screenshot_dir / "activity-form.png", full_page=True)
     page.get_by_role("button", name="保存").click()
     page.set_viewport_size({"width": 390, "height": 844})

@@ -98,3 +98,86 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// Client picker (services/activities/_client_picker.html): htmx fills the listbox as one types; ↓/↑ move
+// through it, Enter or a click chooses (a chip with a hidden input), Esc closes it, Backspace in an empty
+// search removes the last chip. Enter in the search never submits the activity form.
+(function () {
+  "use strict";
+  function parts(el) {
+    var box = el.closest("[data-client-picker]");
+    return box && {
+      box: box,
+      input: box.querySelector("[data-picker-search]"),
+      results: box.querySelector("[data-picker-results]"),
+      chips: box.querySelector("[data-chips]")
+    };
+  }
+  function options(p) { return Array.prototype.slice.call(p.results.querySelectorAll("[role='option']")); }
+  function highlight(p, index) {
+    options(p).forEach(function (option, i) {
+      var on = i === index;
+      option.setAttribute("aria-selected", on ? "true" : "false");
+      option.classList.toggle("active", on);
+      if (on) {
+        p.input.setAttribute("aria-activedescendant", option.id);
+        option.scrollIntoView({ block: "nearest" });
+      }
+    });
+    if (index < 0) { p.input.removeAttribute("aria-activedescendant"); }
+  }
+  function close(p) {
+    p.results.innerHTML = "";
+    p.input.setAttribute("aria-expanded", "false");
+    p.input.removeAttribute("aria-activedescendant");
+  }
+  function choose(p, option) {
+    var label = option.getAttribute("data-label");
+    var chip = p.box.querySelector("template[data-chip-template]").content.firstElementChild.cloneNode(true);
+    chip.querySelector("input").value = option.getAttribute("data-pick");
+    chip.querySelector("[data-chip-label]").textContent = label;
+    chip.querySelector("[data-chip-remove]").setAttribute("aria-label", p.box.getAttribute("data-remove-label") + " " + label);
+    p.chips.appendChild(chip);
+    p.input.value = "";
+    close(p);
+    p.input.focus();
+  }
+  function removeChip(p, chip) {
+    chip.remove();
+    p.input.focus();
+  }
+  document.addEventListener("keydown", function (event) {
+    var input = event.target.closest && event.target.closest("[data-picker-search]");
+    if (!input) { return; }
+    var p = parts(input);
+    var list = options(p);
+    var current = list.findIndex(function (o) { return o.getAttribute("aria-selected") === "true"; });
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (!list.length) { return; }
+      var next = event.key === "ArrowDown" ? Math.min(current + 1, list.length - 1) : Math.max(current - 1, 0);
+      highlight(p, next);
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (current >= 0) { choose(p, list[current]); } else if (list.length === 1) { choose(p, list[0]); }
+    } else if (event.key === "Escape") {
+      if (list.length || p.results.children.length) { event.preventDefault(); close(p); }
+    } else if (event.key === "Backspace" && input.value === "") {
+      var last = p.chips.querySelector("[data-chip]:last-child");
+      if (last) { event.preventDefault(); removeChip(p, last); }
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var option = event.target.closest("[data-client-picker] [role='option']");
+    if (option) { choose(parts(option), option); return; }
+    var remove = event.target.closest("[data-client-picker] [data-chip-remove]");
+    if (remove) { removeChip(parts(remove), remove.closest("[data-chip]")); }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var results = event.target.closest && event.target.closest("[data-picker-results]");
+    if (!results) { return; }
+    var p = parts(results);
+    p.input.setAttribute("aria-expanded", options(p).length ? "true" : "false");
+    highlight(p, -1);
+  });
+})();
