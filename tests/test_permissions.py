@@ -226,6 +226,7 @@ MATRIX = {
     "services:official-client-detail": ("get", "service_client", _object_rule(200)),
     # --- services: activities (rows go here)
     "services:activity-overview": ("get", None, STATION_SIDE),
+    "services:activity-client-search": ("get", None, STATION_SIDE),  # the activity form's client picker
     "services:activity-list": ("get", "category", STATION_SIDE),
     "services:activity-new": ("get", "category", STATION_SIDE),
     "services:activity-detail": ("get", "activity", STATION_SIDE),
