@@ -245,7 +245,10 @@ def worker_home(*, user) -> dict:
         RegistrationApplication.objects.owned_by(user).order_by("-created_at").first()
     )
     context = {"worker": worker, "registration": registration, "tally": tally, "application": application,
-               "last_application": last_application, "today": today}
+               "last_application": last_application, "today": today,
+               # Why the latest application was rejected, so a new one avoids the same fault.
+               "last_application_comment": _last_comment(last_application)
+               if last_application is not None and last_application.status == State.REJECTED else ""}
     context["next_step"] = _next_step(worker=worker, user=user, latest=latest, tally=tally,
                                       application=application, today=today, context=context)
     return context

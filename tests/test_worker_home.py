@@ -19,7 +19,7 @@ from registration.models import (
 )
 from registration.selectors import registration_state, worker_home
 from swms.uploads import check_image_upload
-from swms.workflow import review_approve, review_return, review_submit
+from swms.workflow import review_approve, review_reject, review_return, review_submit
 from tests.factories import RegistrationFactory, SocialWorkerFactory
 from tests.registration_fixtures import THIS_YEAR, complete_profile, submitted_application
 from tests.test_uploads import png_upload
@@ -187,6 +187,15 @@ def test_returned_application_shows_the_reviewers_comment(client, regions, worke
     response = home(client, worker)
     assert step_of(response) == "fix_application"
     assert "身份证反面照片缺失" in response.content.decode()
+
+
+def test_after_a_rejection_the_worker_may_apply_again_and_sees_why(client, regions, worker_in, alice):
+    worker = worker_in()
+    application = submitted_application(worker)
+    review_reject(application, actor=alice, comment="考试年度与证书不符")
+    response = home(client, worker)
+    assert step_of(response) == "apply"
+    assert "考试年度与证书不符" in response.content.decode()
 
 
 def test_registered_worker_short_of_hours_is_told_to_renew_before_expiry(client, regions, worker_in):
