@@ -451,6 +451,45 @@ def test_chosen_clients_come_back_as_chips_after_an_error_and_on_edit(hq, client
     assert f'name="clients" value="{li.pk}"' in chips.split('data-testid="client-chips"')[1].split("</ul>")[0]
 
 
+def test_a_long_form_lists_its_errors_at_the_top_linking_to_each_field(hq, client):
+    station_login(client, hq["station"])
+    data = form_data("group", hq["worker"], status="ended", summary=False, name="", service_domains=[])
+    response = client.post(reverse("services:activity-new", args=["group"]), data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    summary = html.split('data-testid="error-summary"')[1].split("</div>")[0]
+    form = response.context["form"]
+    assert {"name", "service_domains", "summary_sessions_held"} <= set(form.errors)
+    for name in form.errors:
+        anchor = f"id_{name}_0" if name == "service_domains" else f"id_{name}"
+        assert f'href="#{anchor}"' in summary and f'id="{anchor}"' in html  # every link lands on a field
+    assert "Activity name: This field is required." in summary
+    assert summary.count("<li>") == sum(len(e) for e in form.errors.values())
+    # Nothing to correct, no summary.
+    page = client.get(reverse("services:activity-new", args=["group"])).content.decode()
+    assert 'data-testid="error-summary"' not in page
+
+
+def test_shared_form_rendering_shows_the_error_summary_when_asked():
+    from django import forms
+    from django.template.loader import render_to_string
+
+    class Small(forms.Form):
+        title = forms.CharField(label="Title")
+        kind = forms.ChoiceField(label="Kind", choices=[("a", "A"), ("b", "B")], widget=forms.RadioSelect)
+
+        def clean(self):
+            raise forms.ValidationError("Not now.")
+
+    form = Small(data={})
+    form.is_valid()
+    with_summary = render_to_string("includes/form_fields.html", {"form": form, "error_summary": True})
+    assert 'data-testid="error-summary"' in with_summary
+    assert 'href="#id_title"' in with_summary and 'href="#id_kind_0"' in with_summary and "Not now." in with_summary
+    plain = render_to_string("includes/form_fields.html", {"form": form})
+    assert 'data-testid="error-summary"' not in plain and "Not now." in plain
+
+
 def test_unknown_category_is_404(hq, client):
     station_login(client, hq["station"])
     assert client.get("/services/activities/bogus/").status_code == 404

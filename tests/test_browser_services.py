@@ -188,3 +188,25 @@ def test_station_records_services_and_the_county_reviews_the_summary(
     assert summary.status == "approved"
     assert [r.action for r in summary.review_log] == ["submit", "return", "submit", "approve"]
     assert Client.objects.filter(station=station).count() == 2
+
+
+def test_activity_form_errors_are_listed_at_the_top_and_each_link_focuses_its_field(
+    live_server, transactional_db, regions, page
+):
+    county = make_user("yx_err", "official", regions["越秀区"])
+    station, _pw = create_station(county, regions)
+    station.account.set_password(PASSWORD)
+    station.account.must_change_password = False
+    station.account.save()
+    base = live_server.url
+    _login(page, base, station.code, PASSWORD)
+    expect(page.get_by_role("button", name="退出")).to_be_visible()
+    page.goto(f"{base}/services/activities/case/new/")
+    page.get_by_role("button", name="保存").click()
+    summary = page.get_by_test_id("error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()  # read first
+    summary.get_by_role("link", name=re.compile("^活动名称")).click()
+    expect(page.locator("#id_name")).to_be_focused()
+    summary.get_by_role("link", name=re.compile("^服务对象")).click()
+    expect(page.get_by_test_id("client-search")).to_be_focused()

@@ -181,3 +181,19 @@ document.addEventListener("DOMContentLoaded", function () {
     highlight(p, -1);
   });
 })();
+
+// Error summary (templates/includes/error_summary.html): shown focused so it is read first; each link
+// moves the focus to its field, not only the scroll position.
+document.addEventListener("DOMContentLoaded", function () {
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) { summary.focus(); }
+});
+document.addEventListener("click", function (event) {
+  var link = event.target.closest("[data-error-summary] a[data-error-link]");
+  if (!link) { return; }
+  var target = document.getElementById(link.getAttribute("href").slice(1));
+  if (!target) { return; }
+  event.preventDefault();
+  target.scrollIntoView({ block: "center" });
+  target.focus({ preventScroll: true });
+});
