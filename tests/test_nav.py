@@ -118,3 +118,15 @@ def test_every_prefix_match_in_the_sidebar_is_as_long_as_its_prefix_and_matches_
     for length, prefix in prefixes:
         assert int(length) == len(prefix), prefix
         assert any(name.startswith(prefix) for name in names), prefix
+
+
+def test_every_page_shell_links_the_favicon(alice, client):
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    icon = f'<link rel="icon" href="{static("favicon.svg")}" type="image/svg+xml">'
+    assert icon in client.get(reverse("accounts:login")).content.decode()  # the plain shell
+    client.force_login(alice)
+    assert icon in client.get(reverse("reports:workbench")).content.decode()
+    with open(finders.find("favicon.svg"), encoding="utf-8") as f:
+        assert f.read().startswith("<svg xmlns=\"http://www.w3.org/2000/svg\"")
