@@ -158,6 +158,11 @@ def user_activate(*, actor: User, target: User, request=None) -> User:
 def user_password_reset(*, actor: User, target: User, request=None) -> str:
     """Set a new random password that must be changed at next login; returns it to show once."""
     _check_manageable(actor, target)
+    return _password_reset(actor=actor, target=target, request=request, detail="by administrator")
+
+
+def _password_reset(*, actor: User, target: User, request, detail: str) -> str:
+    """A random one-time password to be changed at next login; every session of the account ends."""
     password = generate_initial_password()
     with transaction.atomic():
         target = User.objects.select_for_update().get(pk=target.pk)
@@ -166,8 +171,7 @@ def user_password_reset(*, actor: User, target: User, request=None) -> str:
         target.password_changed_at = timezone.now()
         target.save(update_fields=["password", "must_change_password", "password_changed_at"])
         security_event_record(
-            kind=SecurityEvent.Kind.PASSWORD_RESET, request=request, actor=actor, target=target,
-            detail="by administrator",
+            kind=SecurityEvent.Kind.PASSWORD_RESET, request=request, actor=actor, target=target, detail=detail,
         )
     sessions_end_for(target)
     return password
@@ -190,19 +194,7 @@ def subject_password_reset(*, actor: User, target: User, request=None) -> str:
     one-time password, to be changed at next login, every session ended; returns it to show once."""
     if not (actor.is_official or actor.is_superuser) or not _subject_in_scope(actor, target):
         raise PermissionDenied(_("You can only reset the passwords of social workers and organizations in your region."))
-    password = generate_initial_password()
-    with transaction.atomic():
-        target = User.objects.select_for_update().get(pk=target.pk)
-        target.set_password(password)
-        target.must_change_password = True
-        target.password_changed_at = timezone.now()
-        target.save(update_fields=["password", "must_change_password", "password_changed_at"])
-        security_event_record(
-            kind=SecurityEvent.Kind.PASSWORD_RESET, request=request, actor=actor, target=target,
-            detail="by official",
-        )
-    sessions_end_for(target)
-    return password
+    return _password_reset(actor=actor, target=target, request=request, detail="by official")
 
 
 def password_change(*, user: User, new_password: str, request=None) -> None:

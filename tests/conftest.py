@@ -147,3 +147,13 @@ def screenshot_dir():
     path = Path(__file__).resolve().parent.parent / "test-results" / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def english(client):
+    """Labels and messages asserted in their English source form, in requests and services alike."""
+    from django.utils import translation
+
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield

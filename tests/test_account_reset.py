@@ -8,7 +8,6 @@ from captcha.models import CaptchaStore
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 
 from accounts import services
 from accounts.models import SecurityEvent, UserKind
@@ -17,14 +16,9 @@ from tests.conftest import PASSWORD, make_user
 from tests.factories import SocialWorkerFactory
 from tests.test_organizations import make_organization, signup_data
 
+pytestmark = pytest.mark.usefixtures("english")  # messages asserted in their English source
+
 NEW_PASSWORD = "Hq#Reset2026x"
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

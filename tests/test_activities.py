@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 from django.urls import reverse
-from django.utils import translation
 from openpyxl import load_workbook
 
 from services.activities import ActivityError, activity_delete, activity_save
@@ -21,17 +20,11 @@ from stations import services as station_services
 from tests.factories import make_id_number
 from tests.test_stations import create_station, registered, station_login
 
+pytestmark = pytest.mark.usefixtures("english")  # messages asserted in their English source
+
 TZ = ZoneInfo("Asia/Shanghai")
 NOV = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
 CATEGORY_KEYS = [str(k) for k in CATEGORIES]
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Labels and messages are asserted in their English source form, in requests and services alike."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
 
 
 # --- helpers -------------------------------------------------------------------------------------

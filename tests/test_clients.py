@@ -5,7 +5,7 @@ import io
 
 import pytest
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from openpyxl import load_workbook
 from stdnum.cn import ric
 
@@ -15,6 +15,8 @@ from services.models import Activity, Client
 from stations.models import StationWorker
 from tests.factories import make_id_number
 from tests.test_stations import create_station, make_org, station_login
+
+pytestmark = pytest.mark.usefixtures("english")  # messages asserted in their English source
 
 TODAY = timezone.localdate()
 
@@ -30,14 +32,6 @@ def data(**kw):
                   person_types=["elderly"], phone="13800000001", address="洪桥街2号", notes="", filed=True)
     values.update(kw)
     return values
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Messages are asserted in their English source form, in requests and in services alike."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from registration import org_services
 from registration.selectors_org import organization_home
@@ -14,16 +14,11 @@ from swms.workflow import State, review_approve, review_return, review_submit
 from tests.test_organizations import make_organization
 from tests.test_stations import create_station, station_login
 
+pytestmark = pytest.mark.usefixtures("english")  # messages asserted in their English source
+
 TODAY = timezone.localdate()
 THIS_MONTH = TODAY.replace(day=1)
 LAST_MONTH = (THIS_MONTH - datetime.timedelta(days=1)).replace(day=1)
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from captcha.models import CaptchaStore
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from stdnum.cn import uscc as stdnum_uscc
 
 from accounts.models import User, UserKind
@@ -17,6 +17,8 @@ from registration.models import Organization, OrganizationStaff
 from swms import sms
 from swms.workflow import Action, State, review_log_for, review_submit
 from tests.conftest import make_user
+
+pytestmark = pytest.mark.usefixtures("english")  # messages asserted in their English source
 
 _serial = itertools.count(1)
 
@@ -36,14 +38,6 @@ def make_organization(account, region, **overrides) -> Organization:
         "registration_authority": "广州市越秀区民政局", **overrides,
     }
     return Organization.objects.create(account=account, **data)
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Messages are asserted in their English source form, in requests and in services alike."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

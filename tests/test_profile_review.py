@@ -5,19 +5,13 @@ import re
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
 
 from registration import review, services
 from registration.models import SocialWorker
 from registration.selectors_profile import PROFILE_FIELDS, PROFILE_SECTIONS
 from swms.workflow import review_approve, review_submit
 
-
-@pytest.fixture(autouse=True)
-def english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")  # messages asserted in their English source
 
 
 def _field_cells(page: str) -> dict[str, str]:

@@ -14,15 +14,15 @@ DEMO_PASSWORD = "Swms@Demo2026"
 
 # username, kind, region code, full name, extra fields
 DEMO_ACCOUNTS = [
-    ("demo_province", UserKind.OFFICIAL, "440000000000", "广东省民政厅 (演示)", {}),
-    ("demo_city", UserKind.OFFICIAL, "440100000000", "广州市民政局 (演示)", {}),
-    ("demo_county", UserKind.OFFICIAL, "440104000000", "越秀区民政局 (演示)", {}),
-    ("demo_county2", UserKind.OFFICIAL, "440103000000", "荔湾区民政局 (演示)", {}),
-    ("demo_dongguan", UserKind.OFFICIAL, "441900000000", "东莞市民政局 (演示)", {}),
-    ("demo_worker", UserKind.SOCIAL_WORKER, None, "张社工 (演示)",
+    ("demo_province", UserKind.OFFICIAL, "440000000000", "广东省民政厅（演示）", {}),
+    ("demo_city", UserKind.OFFICIAL, "440100000000", "广州市民政局（演示）", {}),
+    ("demo_county", UserKind.OFFICIAL, "440104000000", "越秀区民政局（演示）", {}),
+    ("demo_county2", UserKind.OFFICIAL, "440103000000", "荔湾区民政局（演示）", {}),
+    ("demo_dongguan", UserKind.OFFICIAL, "441900000000", "东莞市民政局（演示）", {}),
+    ("demo_worker", UserKind.SOCIAL_WORKER, None, "张社工（演示）",
      {"phone": "13800138000", "id_number": "11010519491231002X", "email": "worker@example.com"}),
-    ("demo_org", UserKind.ORGANIZATION, "440104000000", "越秀区阳光社会工作服务中心 (演示)", {}),
-    ("demo_station", UserKind.STATION, "440104001000", "洪桥街道社工站 (演示)", {}),
+    ("demo_org", UserKind.ORGANIZATION, "440104000000", "越秀区阳光社会工作服务中心（演示）", {}),
+    ("demo_station", UserKind.STATION, "440104001000", "洪桥街道社工站（演示）", {}),
 ]
 
 
@@ -62,7 +62,7 @@ class Command(BaseCommand):
         self._seed_station()
         ops, _ = User.objects.update_or_create(
             username="demo_ops",
-            defaults={"kind": "", "is_superuser": True, "is_staff": True, "full_name": "运维 (演示)",
+            defaults={"kind": "", "is_superuser": True, "is_staff": True, "full_name": "运维（演示）",
                       "must_change_password": False, "password_changed_at": timezone.now()},
         )
         ops.set_password(password)
