@@ -16,7 +16,7 @@ from .models import (
     RosterCorrectionRequest,
     SocialWorker,
 )
-from .org_services import looks_like_uscc, normalize_uscc
+from .services.organizations import looks_like_uscc, normalize_uscc
 
 
 class ApplicationFilter(ReviewFilter):

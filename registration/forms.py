@@ -10,7 +10,6 @@ from swms.forms import BootstrapFormMixin
 from swms.ids import validate_ric
 from swms.uploads import check_image_upload
 
-from . import org_services
 from .models import (
     MaterialKind,
     Organization,
@@ -22,6 +21,7 @@ from .models import (
     SocialWorker,
 )
 from .selectors import county_office
+from .services import organizations as org_services
 
 # The two-inch photo: 3.5 × 5.3 cm, 413 × 626 px portrait (Beijing manual 2.2).
 PHOTO_RATIO = (413, 626)

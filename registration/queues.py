@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from swms.review_queues import Queue
 
-from . import org_services, review
+from . import review
 from .eligibility import ce_hours_between
 from .filters import (
     ApplicationFilter,
@@ -33,6 +33,7 @@ from .models import (
     RosterCorrectionRequest,
     SocialWorker,
 )
+from .services import organizations as org_services
 
 
 def _application_extra(application):
@@ -52,7 +53,7 @@ def _application_extra(application):
 
 def _profile_extra(worker):
     """Every profile field in the form's sections, with what changed since the last approval."""
-    from .selectors_profile import profile_review_context
+    from .selectors.profiles import profile_review_context
 
     return profile_review_context(worker)
 

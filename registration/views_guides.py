@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Region, RegionLevel
 from notices.notice_services import sanitize_content
 
-from .guide_services import default_guide_content, guide_editor_province, guide_save
 from .models import GuideKind, GuidePage
 from .selectors import guide_page, guide_province
+from .services.guides import default_guide_content, guide_editor_province, guide_save
 
 _PAGE_URL = {GuideKind.GUIDE: "registration:guide", GuideKind.FAQ: "registration:faq"}
 

@@ -18,7 +18,6 @@ from accounts.views import region_cascade
 from swms.decorators import kind_required
 from swms.workflow import WorkflowError, review_log_for
 
-from . import org_services
 from .forms import (
     OrganizationContactForm,
     OrganizationForm,
@@ -27,6 +26,7 @@ from .forms import (
     StaffLeaveForm,
 )
 from .models import Organization
+from .services import organizations as org_services
 
 # An organization's pages act on its own records: operators do not work them on its behalf.
 organization_required = kind_required("organization", allow_superuser=False)

@@ -4,8 +4,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from registration.guide_services import default_guide_content, guide_save
 from registration.models import GuidePage
+from registration.services.guides import default_guide_content, guide_save
 from tests.conftest import make_user
 from tests.factories import SocialWorkerFactory
 

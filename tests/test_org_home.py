@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from registration import org_services
-from registration.selectors_org import organization_home
+from registration.selectors.organizations import organization_home
+from registration.services import organizations as org_services
 from services.models import MonthlySummary
 from swms.workflow import State, review_approve, review_return, review_submit
 from tests.test_organizations import make_organization

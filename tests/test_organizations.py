@@ -12,8 +12,8 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from accounts.models import User, UserKind
 from notices.models import Message
-from registration import org_services
 from registration.models import Organization, OrganizationStaff
+from registration.services import organizations as org_services
 from swms import sms
 from swms.workflow import Action, State, review_log_for, review_submit
 from tests.conftest import make_user

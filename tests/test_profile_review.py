@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from registration import review, services
 from registration.models import SocialWorker
-from registration.selectors_profile import PROFILE_FIELDS, PROFILE_SECTIONS
+from registration.selectors.profiles import PROFILE_FIELDS, PROFILE_SECTIONS
 from swms.workflow import review_approve, review_submit
 
 pytestmark = pytest.mark.usefixtures("english")  # messages asserted in their English source

@@ -51,19 +51,17 @@ def test_seed_demo_refuses_under_production_settings(guangdong_bits, settings):
         call_command("seed_demo")
 
 
-
-
 def test_demo_prints_a_roster_id_number_free_for_sign_up(demo, guangdong_bits, settings, capsys):
     from registration import services
 
-    id_number = re.search(r"roster ID number (\d{17}[\dX])", demo).group(1)
+    id_number = re.search(r"身份证号 (\d{17}[\dX]) 注册", demo).group(1)
     assert not User.objects.filter(id_number=id_number).exists()
     user, in_roster = services.socialworker_signup(id_number=id_number, name="任意", mobile="13900000001",
                                                    email="new@example.com", password="Xin#Demo2026")
     assert in_roster and user.full_name == "王晓明"
     # Once used, the next run offers another free one.
     call_command("seed_demo", password="Demo#Pass2026")
-    again = re.search(r"roster ID number (\d{17}[\dX])", capsys.readouterr().out).group(1)
+    again = re.search(r"身份证号 (\d{17}[\dX]) 注册", capsys.readouterr().out).group(1)
     assert again != id_number and not User.objects.filter(id_number=again).exists()
 
 
@@ -80,10 +78,10 @@ def test_demo_worker_has_an_approved_profile_and_can_apply_for_first_registratio
     assert current_window(worker.work_region, on_date=timezone.localdate()).is_open
     application = services.application_start(worker=worker, kind="first")
     assert application.status == "draft"
-    assert "ready to apply" in demo
+    assert "可直接申请首登记" in demo  # the newcomer reads Chinese
     # A second run leaves the worker's application alone and says so.
     call_command("seed_demo", password="Demo#Pass2026")
-    assert "applied already" in capsys.readouterr().out
+    assert "已提交过申请" in capsys.readouterr().out
     assert worker.applications.get() == application
 
 

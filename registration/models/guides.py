@@ -14,7 +14,7 @@ class GuideKind(models.TextChoices):
 
 
 class GuidePage(models.Model):
-    """One page of one province; its content is sanitized HTML (registration.guide_services)."""
+    """One page of one province; its content is sanitized HTML (registration.services.guides)."""
 
     province = models.ForeignKey(
         "accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("province")

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Region, User, UserKind
 
@@ -32,13 +33,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--password", default=DEMO_PASSWORD)
 
-    @transaction.atomic
     def handle(self, *args, password, **options):
         # Demo accounts share a published password: never in production, nor on a real database.
         if settings.SWMS_PRODUCTION or (
             not settings.DEBUG and "sqlite" not in settings.DATABASES["default"]["ENGINE"]
         ):
             raise CommandError("seed_demo is for the embedded demo (SQLite or DEBUG) only.")
+        with transaction.atomic():
+            rows, free, ready, window_note = self._seed(password)
+        # Printed after the commit, so the eager tasks' mail and SMS output comes before the logins.
+        self._print(password, rows, free, ready, window_note)
+
+    def _seed(self, password):
         rows = []
         for username, kind, code, full_name, extra in DEMO_ACCOUNTS:
             region = None
@@ -46,7 +52,7 @@ class Command(BaseCommand):
                 region = Region.objects.filter(code=code).first()
                 if region is None:
                     raise CommandError(f"Region {code} is missing: run import_regions on the Guangdong file first.")
-            user, _ = User.objects.update_or_create(
+            user, _created = User.objects.update_or_create(
                 username=username,
                 defaults={"kind": kind, "region": region, "full_name": full_name, "is_active": True,
                           "must_change_password": False, "password_changed_at": timezone.now(), **extra},
@@ -60,28 +66,33 @@ class Command(BaseCommand):
         ready = self._seed_ready_worker()
         self._seed_organization()
         self._seed_station()
-        ops, _ = User.objects.update_or_create(
+        ops, _created = User.objects.update_or_create(
             username="demo_ops",
             defaults={"kind": "", "is_superuser": True, "is_staff": True, "full_name": "运维（演示）",
                       "must_change_password": False, "password_changed_at": timezone.now()},
         )
         ops.set_password(password)
         ops.save()
-        rows.append(("demo_ops", "superuser", "—"))
+        rows.append(("demo_ops", _("operator (superuser)"), "—"))
+        return rows, free, ready, window_note
 
-        self.stdout.write(f"\nDemo logins (password for all: {password})\n")
-        for line in table([("username", "role", "region"), *rows]):
-            self.stdout.write(line)
-        self.stdout.write("Captcha: type the characters shown in the image.\n")
-        self.stdout.write("\nTo try the whole registration flow:")
-        self.stdout.write(f"  - sign up at /registration/signup/ with the roster ID number {free.id_number} "
-                          f"(exam roster: {free.name}, {free.get_level_display()}, {free.exam_year});")
+    def _print(self, password, rows, free, ready, window_note):
+        w = self.stdout.write
+        w("\n" + _("Demo logins (the password of every account: %(password)s)") % {"password": password} + "\n")
+        for line in table([(_("username"), _("role"), _("region")), *rows]):
+            w(line)
+        w(_("At login, also type the characters of the captcha picture (click it for a new one).") + "\n")
+        w(_("To try the whole registration flow:"))
+        w("  - " + _("sign up at /registration/signup/ with the roster ID number %(id)s (exam roster: %(name)s, "
+                     "%(level)s, %(year)s);") % {"id": free.id_number, "name": free.name,
+                                                "level": free.get_level_display(), "year": free.exam_year})
         if ready is not None:
-            self.stdout.write(f"  - or log in as demo_worker: profile approved, ready to apply for {ready.label} "
-                              f"({window_note}).")
+            w("  - " + _("or log in as demo_worker: profile approved, ready to apply for %(kind)s (%(window)s).")
+              % {"kind": ready.label, "window": window_note})
         else:
-            self.stdout.write(f"  - demo_worker has applied already; its workbench shows the next step ({window_note}).")
-        self.stdout.write("  The county (demo_county) and then the city (demo_city) review the application.\n")
+            w("  - " + _("demo_worker has applied already; its workbench shows the next step (%(window)s).")
+              % {"window": window_note})
+        w("  " + _("The county (demo_county) and then the city (demo_city) review the application.") + "\n")
 
     def _seed_registration(self):
         """The demo worker passed last year's exam, so a first registration can be tried end to end."""
@@ -112,7 +123,7 @@ class Command(BaseCommand):
             if User.objects.filter(id_number=id_number).exists() or SocialWorker.objects.filter(
                     id_number=id_number).exists():
                 continue
-            qualification, _ = Qualification.objects.update_or_create(
+            qualification, _created = Qualification.objects.update_or_create(
                 certificate_no=f"DEMO-ZS-{serial:04d}",
                 defaults={"id_number": id_number, "name": "王晓明", "level": "assistant",
                           "exam_year": timezone.localdate().year - 1, "issuing_province": "广东省"},
@@ -136,8 +147,8 @@ class Command(BaseCommand):
                 certificate_delay_days=0, created_by=User.objects.get(username="demo_province"))
             state = current_window(province, on_date=today)
         if state.window is None:
-            return "no registration window set: open all year, certificate at approval"
-        return f"window {state.window.opens_on} – {state.window.closes_on}"
+            return _("no registration window set: open all year, certificate at approval")
+        return _("window %(opens)s – %(closes)s") % {"opens": state.window.opens_on, "closes": state.window.closes_on}
 
     def _seed_ready_worker(self):
         """demo_worker's profile is complete and approved by the county through the real workflow; returns the
@@ -186,11 +197,11 @@ class Command(BaseCommand):
         city) so its review log and inbox look like a real one; a second run changes nothing."""
         import datetime
 
-        from registration import org_services
         from registration.models import Organization
+        from registration.services import organizations as org_services
 
         account = User.objects.get(username="demo_org")
-        organization, _ = Organization.objects.get_or_create(
+        organization, _created = Organization.objects.get_or_create(
             account=account,
             defaults={"name": "越秀区阳光社会工作服务中心", "uscc": "52440104MJL6031851",  # check digit per GB 32100
                       "legal_representative": "李明", "region": account.region, "address": "广州市越秀区中山五路 1 号",
@@ -237,7 +248,7 @@ class Command(BaseCommand):
             defaults={"valid_from": today.replace(month=1, day=1), "valid_to": today.replace(year=today.year + 2)},
         )
         station_services.sync_operator_permissions(station=station)
-        head, _ = StationWorker.objects.get_or_create(
+        head, _created = StationWorker.objects.get_or_create(
             station=station, id_number="440104198501010017",
             defaults={"source": "manual", "name": "黄站长", "gender": "female", "mobile": "13800138002",
                       "employer": organization.name, "level": "intermediate", "certificate_no": "DEMO-ZS-0100",
@@ -249,11 +260,11 @@ class Command(BaseCommand):
                       "employer": organization.name, "level": "assistant", "certificate_no": "DEMO-ZS-0101",
                       "joined_on": datetime.date(2023, 9, 1)},
         )
-        elder, _ = Client.objects.get_or_create(
+        elder, _created = Client.objects.get_or_create(
             station=station, name="陈伯", defaults={"gender": "male", "birth_date": datetime.date(1948, 5, 1),
                                                    "person_types": ["elderly"], "phone": "13800138004",
                                                    "address": "洪桥街 12 号", "filed": True})
-        child, _ = Client.objects.get_or_create(
+        child, _created = Client.objects.get_or_create(
             station=station, name="小林", defaults={"gender": "female", "birth_date": datetime.date(2016, 3, 1),
                                                    "person_types": ["child", "left_behind"], "filed": True})
         started = timezone.now().replace(day=1, hour=9, minute=0, second=0, microsecond=0)

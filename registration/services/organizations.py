@@ -35,7 +35,7 @@ from swms.workflow import (
     review_submit,
 )
 
-from .models import Organization, OrganizationStaff, QualificationLevel
+from ..models import Organization, OrganizationStaff, QualificationLevel
 
 # An organization registers where it is seated: a county (district) or a town (street); 东莞's towns
 # have no county above them and still count.

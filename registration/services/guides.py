@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Region, RegionLevel, User
 from notices.notice_services import sanitize_content
 
-from .models import GuideKind, GuidePage
+from ..models import GuideKind, GuidePage
 
 DEFAULT_TEMPLATES = {
     GuideKind.GUIDE: "registration/guides/default_guide.html",

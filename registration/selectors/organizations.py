@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from swms.workflow import State, review_log_for
 
-from .models import Organization
+from ..models import Organization
 
 
 def _month_starts(today: datetime.date) -> tuple[datetime.date, datetime.date]:

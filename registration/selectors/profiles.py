@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Region
 from swms.workflow import Action, review_log_for
 
-from .models import PracticeDomain, SocialWorker
+from ..models import PracticeDomain, SocialWorker
 
 # The sections and field order of the worker's own form (templates/registration/worker/profile.html).
 PROFILE_SECTIONS = (

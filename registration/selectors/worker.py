@@ -1,4 +1,4 @@
-"""Reads of the registration app that pages share (HackSoft style: selectors read, services write)."""
+"""The social worker's home: registration state, CE tally, open application and the next step."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from django.utils.translation import pgettext
 
 from swms.workflow import Action, State, review_log_for
 
-from .eligibility import ce_hours_between, current_window, worker_eligibility
-from .models import (
+from ..eligibility import ce_hours_between, current_window, worker_eligibility
+from ..models import (
     CE_HOURS_REQUIRED,
     Certificate,
-    GuidePage,
     Qualification,
     Registration,
     RegistrationApplication,
@@ -311,53 +310,3 @@ def _next_step(*, worker, user, latest, tally, application, today, context) -> N
         _("You have no registration to apply for at present."), reverse("registration:apply"),
         _("See the registration kinds"), tone="secondary",
     )
-
-
-def guide_province(*, user, requested: str = ""):
-    """Whose guide a reader sees: a worker's work-region province, an account's own province, else the
-    province asked for in the query string (readers who are not logged in), else None (built-in text)."""
-    from accounts.models import Region, RegionLevel
-
-    region = None
-    if user.is_authenticated:
-        if user.kind == "social_worker":
-            worker = SocialWorker.objects.owned_by(user).select_related("work_region").first()
-            region = worker.work_region if worker is not None else None
-        else:
-            region = user.region
-    if region is not None:
-        return region.ancestor_at(RegionLevel.PROVINCE)
-    if requested.isdigit():
-        return Region.objects.filter(pk=int(requested), level=RegionLevel.PROVINCE).first()
-    return None
-
-
-def guide_page(*, kind: str, province) -> dict:
-    """The province's page of this kind, or the built-in text when it wrote none."""
-    from .guide_services import default_guide_content
-
-    page = GuidePage.objects.filter(province=province, kind=kind).first() if province is not None else None
-    return {"province": province, "page": page,
-            "content": page.content if page is not None else default_guide_content(kind),
-            "is_default": page is None}
-
-
-def county_office(region):
-    """The county-level civil-affairs office for `region`, as the county-only review chain finds it: the
-    county (district) itself or the one above a town; where a city has no counties (东莞, 中山) the city
-    acts as the county-level office. None for a province, or a city that has counties (choose one)."""
-    from accounts.models import Region, RegionLevel
-    from swms.workflow import NoReviewAuthority, county_only_chain
-
-    if region is None:
-        return None
-    if region.level == RegionLevel.CITY:
-        has_counties = Region.objects.filter(parent=region, level=RegionLevel.COUNTY).exists()
-        return None if has_counties else region
-    if region.level not in (RegionLevel.COUNTY, RegionLevel.TOWN, RegionLevel.VILLAGE):
-        return None
-    try:
-        office = county_only_chain(region).final
-    except NoReviewAuthority:
-        return None
-    return office if office.level in (RegionLevel.COUNTY, RegionLevel.CITY) else None
