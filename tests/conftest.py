@@ -144,7 +144,8 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture
 def screenshot_dir():
-    path = Path(__file__).resolve().parent.parent / "test-results" / "screenshots"
+    # Not under test-results/: pytest-playwright empties that folder whenever a session (or xdist worker) starts.
+    path = Path(__file__).resolve().parent.parent / "var" / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -173,7 +173,17 @@ def test_worker_registers_and_county_then_city_approve(
     expect(anonymous.get_by_text(registration.registration_no)).to_be_visible()
     anonymous.screenshot(path=screenshot_dir / "certificate-verify.png", full_page=True)
     visitor.close()
+    # The worker's home shows the registration, the certificate download and the renewal's CE tally.
+    page.goto(f"{base}/")
+    expect(page.get_by_test_id("registration")).to_contain_text(registration.registration_no)
+    expect(page.get_by_test_id("registration-state")).to_have_text("有效")
+    expect(page.get_by_test_id("registration").get_by_test_id("certificate-download")).to_be_visible()
+    expect(page.get_by_test_id("ce-tally")).to_contain_text("72")
+    page.screenshot(path=screenshot_dir / "worker-home.png", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=screenshot_dir / "worker-home-phone.png", full_page=True)
     page.goto(f"{base}/registration/profile/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=screenshot_dir / "registration-profile-phone.png", full_page=False)
