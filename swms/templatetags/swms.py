@@ -1,4 +1,6 @@
 from django import template
+from django.utils.html import format_html
+from django.utils.translation import pgettext
 
 from swms import pii
 from swms.middleware import password_change_due
@@ -14,3 +16,17 @@ def password_expired(user) -> bool:
 register.filter("mask_id", pii.mask_id_number)
 register.filter("mask_phone", pii.mask_phone)
 register.filter("mask_name", pii.mask_name)
+
+
+@register.simple_tag
+def colon() -> str:
+    """The separator after a label: "：" in Chinese sentences, ": " in English."""
+    return pgettext("label separator", ": ")
+
+
+@register.filter
+def parens(value) -> str:
+    """A value in brackets after what it explains: （…） in Chinese, " (…)" in English."""
+    if value in (None, ""):
+        return ""
+    return format_html(pgettext("in brackets", " ({})"), value)
