@@ -30,13 +30,13 @@ def workbench(request):
         context["review_counts"] = official_review_counts(user=user)
         return render(request, "reports/workbench_official.html", context)
     if user.kind == UserKind.SOCIAL_WORKER:
-        from registration.selectors import worker_home
+        from registration.selectors.worker import worker_home
 
         return render(request, "reports/workbench_worker.html", worker_home(user=user))
     if user.kind == UserKind.ORGANIZATION:
         # The organization's own home; each station it operates opens the station workbench
         # (reports:station-workbench) after switching to it.
-        from registration.selectors_org import organization_home
+        from registration.selectors.organizations import organization_home
 
         return render(request, "reports/workbench_org.html", organization_home(user=user))
     if user.kind == UserKind.STATION:
