@@ -28,6 +28,11 @@ class Action(models.TextChoices):
     # The review authority hands a decided item back for one more round (e.g. an approved profile
     # after its change request was granted); taken by a service, never offered as a button.
     REOPEN = "reopen", _("Unlock for changes")
+    # Oversight of a registered worker by the city or province above (registration/services/oversight.py):
+    # logged against the worker's profile, never transitions of a workflow table.
+    FREEZE = "freeze", _("Freeze the registration")
+    UNFREEZE = "unfreeze", _("Unfreeze the registration")
+    CANCEL = "cancel", _("Cancel the registration")
 
 
 class Step(models.TextChoices):
