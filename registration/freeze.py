@@ -12,10 +12,22 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Region, RegionLevel
 from notices.models import Message
+from reports import aggregates
 
 from .models import Registration, RegistrationPolicy
 
 DEFAULT_GRACE_DAYS = 365
+
+
+def registration_status_set(registration: Registration, status: str, *, reason: str, actor=None) -> None:
+    """The state change of freezing (and of the officials' unfreeze and cancel, registration/services/
+    oversight.py): saved per row, so the history keeps each change with its reason and author."""
+    registration.status = status
+    registration._change_reason = reason[:100]
+    if actor is not None:
+        registration._history_user = actor
+    registration.save(update_fields=["status"])
+    aggregates.registration_changed(registration)
 
 
 def overdue_registrations(*, today: datetime.date | None = None):
@@ -44,8 +56,7 @@ def registrations_freeze_overdue(*, today: datetime.date | None = None, dry_run:
     link = reverse("registration:history")
     with transaction.atomic():
         for registration in rows:
-            registration.status = Registration.Status.FROZEN
-            registration.save(update_fields=["status"])  # per row, so the history keeps each change
+            registration_status_set(registration, Registration.Status.FROZEN, reason="not renewed in time")
         Message.objects.bulk_create([
             Message(
                 user=r.worker.user,

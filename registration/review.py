@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import RegionLevel, User
 from notices.services import message_send
+from reports import aggregates
 from swms.workflow import (
     State,
     WorkflowError,
@@ -75,6 +76,7 @@ def _registration_create(application: RegistrationApplication) -> Registration:
     # 2026 + 440104 + 0000123: year, the county-level division code, then the record's id.
     registration.registration_no = f"{start.year}{application.region.code[:6]}{registration.pk:07d}"
     registration.save(update_fields=["registration_no"])
+    aggregates.registration_changed(registration)
     if registration.certificate_due_on <= today:
         # With no window (or a past issue date) the certificate follows at once; otherwise the daily
         # beat job `issue_due_certificates` picks it up on its date.
@@ -323,6 +325,7 @@ def restore_decide(*, restore, actor: User, action: str, comment: str = ""):
                 registration = Registration.objects.select_for_update().get(pk=restore.registration_id)
                 registration.status = Registration.Status.VALID
                 registration.save(update_fields=["status"])
+                aggregates.registration_changed(registration)
                 title = _("Your registration was restored")
             else:
                 title = _("Your restore application passed the initial review")
@@ -364,6 +367,7 @@ def region_change_decide(*, change, actor: User, action: str, comment: str = "")
             change = review_approve(change, actor=actor, comment=comment)
             if change.status == State.APPROVED:
                 worker = SocialWorker.objects.select_for_update().get(pk=change.worker_id)
+                aggregates.worker_moved(worker.work_region_id, change.new_region_id)
                 worker.work_region_id = change.new_region_id
                 worker.employer = change.new_employer
                 worker._change_reason = "region change approved"

@@ -37,6 +37,7 @@ def official_workbench_figures(*, user: User) -> dict:
         "region_totals": {k: v for k, v in totals.items() if v},
         "official_totals": official_totals,
         "children": children,
+        "stats": official_workbench_statistics(root=root, children=children),
     }
 
 
@@ -84,4 +85,56 @@ def station_workbench(*, station, period: str = "") -> dict:
         "workers": station.workers.current().order_by("-is_head", "name")[:20],
         "worker_count": station.workers.current().count(),
         "charts": workbench_figures(station.pk, start, end),
+    }
+
+
+def official_workbench_statistics(*, root, children, today=None) -> dict:
+    """The official workbench's figures (manual 2.3), read from the aggregates: stations, social
+    workers, service records and clients of the subtree this month and this year, the charts by
+    service category, and stations and workers per child region (four queries)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from services.models import ActivityCategory
+
+    from . import aggregates as A
+    from .statistics import sums, worker_states
+
+    today = today or timezone.localdate()
+    month, year = today.replace(day=1), datetime.date(today.year, 1, 1)
+    measures = [A.ACTIVITIES, A.WORKER_TIMES, A.CLIENTS_SERVED, A.PERSON_TIMES]
+    flows = sums(root, [], measures, first=year, last=month, by_day=True)
+    stocks = sums(root, children, [A.STATIONS, A.CLIENTS])
+    workers = worker_states(root, children, today)
+
+    def flow(measure, since, category=None):
+        return sum(v for (_c, m, cat, d), v in flows.items()
+                   if m == measure and d >= since and (cat == category if category else cat != A.ALL))
+
+    def served(since):
+        return sum(v for (_c, m, cat, d), v in flows.items() if m == A.CLIENTS_SERVED and d >= since and cat == A.ALL)
+
+    in_force = ("valid", "expiring")
+    for c in children:
+        c.station_count = sum(v for (k, m, _cat), v in stocks.items() if k == c.pk and m == A.STATIONS)
+        c.worker_count = sum(v for (k, _lvl, st), v in workers.items() if k == c.pk and st in in_force)
+    cats = list(ActivityCategory)
+    return {
+        "stations": sum(v for (_k, m, _cat), v in stocks.items() if m == A.STATIONS),
+        "clients": sum(v for (_k, m, cat), v in stocks.items() if m == A.CLIENTS and cat == A.ALL),
+        "workers": sum(v for (_k, _lvl, st), v in workers.items() if st in in_force),
+        "expiring": sum(v for (_k, _lvl, st), v in workers.items() if st == "expiring"),
+        "month": {"activities": flow(A.ACTIVITIES, month), "person_times": flow(A.PERSON_TIMES, month),
+                  "clients_served": served(month), "worker_times": flow(A.WORKER_TIMES, month)},
+        "year": {"activities": flow(A.ACTIVITIES, year), "person_times": flow(A.PERSON_TIMES, year),
+                 "clients_served": served(year), "worker_times": flow(A.WORKER_TIMES, year)},
+        "month_label": f"{month:%Y-%m}", "year_label": f"{today.year}",
+        "charts": {
+            "labels": [str(c.label) for c in cats],
+            "activities_month": [flow(A.ACTIVITIES, month, c.value) for c in cats],
+            "activities_year": [flow(A.ACTIVITIES, year, c.value) for c in cats],
+            "person_times_year": [flow(A.PERSON_TIMES, year, c.value) for c in cats],
+            "clients_year": [flow(A.CLIENTS_SERVED, year, c.value) for c in cats],
+        },
     }

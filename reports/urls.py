@@ -7,4 +7,6 @@ app_name = "reports"
 urlpatterns = [
     path("", views.workbench, name="workbench"),
     path("station/", views.station_workbench_view, name="station-workbench"),
+    path("statistics/", views.statistics_view, name="statistics"),
+    path("statistics/<int:pk>/", views.statistics_view, name="statistics-region"),
 ]

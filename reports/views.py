@@ -1,9 +1,13 @@
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import UserKind
 from stations.current import station_required
+from swms.decorators import official_required
+from swms.exports import Table, export_response
 
 from .selectors import official_review_counts, official_workbench_figures, station_workbench
 
@@ -57,3 +61,65 @@ def station_workbench_view(request):
     from its home; for a station account, the same page as its home."""
     return render(request, "reports/workbench_station.html",
                   station_workbench(station=request.station, period=request.GET.get("period", "")))
+
+
+# --- Statistics (统计分析) -----------------------------------------------------------------------------
+
+
+def _statistics_root(request, pk=None):
+    """The region asked for (out of scope: 404), else the user's own (a superuser: the first root)."""
+    from accounts.models import Region
+    from swms.scoping import get_visible_or_404
+
+    pk = pk if pk is not None else request.GET.get("region") or None
+    if pk is not None:
+        if not str(pk).isdigit():
+            raise Http404
+        return get_visible_or_404(Region, request.user, pk=pk)
+    if request.user.region_id:
+        return request.user.region
+    root = Region.objects.root_nodes().order_by("code").first()
+    if root is None:
+        raise Http404
+    return root
+
+
+def _statistics_context(request, pk=None) -> dict:
+    from django.utils import timezone
+
+    from .statistics import period_from, statistics
+
+    root = _statistics_root(request, pk)
+    form, period = period_from(request.GET, timezone.localdate())
+
+    def drill(region):
+        return f"{reverse('reports:statistics-region', args=[region.pk])}?{period.query}"
+
+    context = statistics(root=root, period=period, drill_url=drill)
+    context["form"] = form
+    top = request.user.region
+    context["trail"] = [r for r in root.get_ancestors(include_self=True)
+                        if top is None or (r.tree_id == top.tree_id and r.lft >= top.lft and r.rght <= top.rght)]
+    return context
+
+
+@login_required
+@official_required
+def statistics_view(request, pk=None):
+    """统计分析: the figures of a region by child region, for a period; drill down by the region names."""
+    if request.GET.get("export") == "xlsx":
+        return export_response(request, statistics_table)
+    return render(request, "reports/statistics.html", _statistics_context(request, pk))
+
+
+def statistics_table(request) -> Table:
+    """One figure of the statistics page (`?table=<code>&region=<pk>` and the period) as an export table."""
+    context = _statistics_context(request)
+    code = request.GET.get("table", "")
+    figure = next((f for f in context["figures"] if f.code == code), None)
+    if figure is None:
+        raise Http404
+    rows = [[r.label, *[c.value for c in r.cells]] for r in [*figure.rows, figure.total]]
+    name = f"{context['root'].name}-{figure.title}-{context['period'].label}"
+    return Table(filename=f"{name}.xlsx", headers=[_("Region"), *figure.columns], rows=rows,
+                 sheet_title=str(figure.title), total=len(rows))

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from reports import aggregates
 from stations.models import Station, StationWorker
 from swms.domains import ServiceDomain
 
@@ -205,6 +206,7 @@ def activity_save(*, station: Station, activity: Activity | None = None, categor
         activity.save()
         activity.clients.set(clients)
         activity.workers.set(workers)
+        aggregates.activity_changed(activity)
     return activity
 
 
@@ -218,4 +220,5 @@ def activity_delete(*, activity: Activity, actor: User) -> Activity:
         activity.deleted_at = timezone.now()
         activity._history_user = actor
         activity.save(update_fields=["deleted_at", "updated_at"])
+        aggregates.activity_changed(activity)
     return activity

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from reports import aggregates
 from stations.models import Station
 from swms.ids import birth_date_from_ric, validate_ric
 
@@ -133,6 +134,7 @@ def client_save(*, station: Station, client: Client | None = None, data: dict, a
                 setattr(target, field, value)
             target._history_user = actor
             target.save()
+            aggregates.client_changed(target)
     except IntegrityError as e:
         # The race-proof backstop (another station session saved the same ID number first).
         if UNIQUE_ID_CONSTRAINT not in str(e):
@@ -153,4 +155,5 @@ def client_delete(*, client: Client, actor: User) -> Client:
         target.deleted_at = timezone.now()
         target._history_user = actor
         target.save(update_fields=["deleted_at", "updated_at"])
+        aggregates.client_changed(target)
     return target

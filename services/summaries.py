@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notices.services import message_send
+from reports import aggregates
 from swms.uploads import CheckedDocument
 from swms.workflow import State, WorkflowError, review_approve, review_return, review_submit
 
@@ -38,6 +39,7 @@ def summary_start(*, station, month: datetime.date, actor) -> MonthlySummary:
             summary = MonthlySummary(station=station, month=month, created_by=actor, **month_figures(station.pk, month))
             summary._history_user = actor
             summary.save()
+            aggregates.summary_changed(summary)
     except IntegrityError:  # created meanwhile by a colleague
         summary = MonthlySummary.objects.get(station=station, month=month)
     return summary
@@ -80,6 +82,7 @@ def summary_submit(*, summary: MonthlySummary, actor) -> MonthlySummary:
         locked.save(update_fields=["activity_count", "persons_served", "person_times", "updated_at"])
         summary.activity_count, summary.persons_served, summary.person_times = (
             locked.activity_count, locked.persons_served, locked.person_times)
+        aggregates.summary_changed(summary)
         return review_submit(summary, actor=actor)
 
 
@@ -95,6 +98,7 @@ def summary_decide(*, summary: MonthlySummary, actor, action: str, comment: str 
                 "month": f"{summary.month:%Y-%m}"}
         else:
             raise SummaryError(_("A monthly summary can be approved or returned."))
+        aggregates.summary_changed(summary)
         station = summary.station
         if station.account_id:
             message_send(user=station.account, title=title, body=comment,

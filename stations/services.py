@@ -14,6 +14,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from accounts.models import Region, SecurityEvent, User, UserKind
 from accounts.services import generate_initial_password, security_event_record, sessions_end_for
 from registration.models import Organization, Registration, SocialWorker
+from reports import aggregates
 from swms.workflow import State
 
 from .models import (
@@ -80,6 +81,7 @@ def station_create(*, actor: User, data: dict, funding: list[dict], operators: l
         station._history_user = actor
         station.save()
         password = _account_create(station, password, actor)
+        aggregates.station_changed(station)
         _funding_replace(station, funding)
         _operators_replace(station, operators, actor)
     return station, password
@@ -93,10 +95,12 @@ def station_update(*, actor: User, station: Station, data: dict, funding: list[d
     _check_official_scope(actor, region)
     _check_tier_region(data.get("tier", station.tier), region)
     with transaction.atomic():
+        old_region_id = station.region_id
         for field, value in data.items():
             setattr(station, field, value)
         station._history_user = actor
         station.save()
+        aggregates.station_changed(station, old_region_id)
         if station.account_id and station.account.region_id != station.region_id:
             User.objects.filter(pk=station.account_id).update(region=station.region)
         _funding_replace(station, funding)
@@ -119,6 +123,7 @@ def station_delete(*, actor: User, station: Station, reason: str) -> Station:
         station._history_user = actor
         station._change_reason = "deleted"
         station.save(update_fields=["deleted_at", "deleted_by", "deleted_reason", "updated_at"])
+        aggregates.station_changed(station)
         if station.account_id:
             User.objects.filter(pk=station.account_id).update(is_active=False)
         for operator in station.operators.filter(status=StationOperator.Status.ACTIVE):

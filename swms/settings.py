@@ -220,6 +220,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "stations.tasks.sync_operator_permissions",
         "schedule": crontab(minute=10, hour=0),
     },
+    # The statistics aggregates are rebuilt from the records every night.
+    "rebuild-statistics": {
+        "task": "reports.tasks.rebuild_statistics",
+        "schedule": crontab(minute=30, hour=2),
+    },
 }
 
 # --- Security headers -----------------------------------------------------------------------

@@ -1,0 +1,272 @@
+"""Aggregates for statistics (DESIGN.md, "The governing side"): counts per (region at the lowest
+level, day, measure, category) in `reports.StatCount`.
+
+Each measure has ONE source query (a GROUP BY over the records, optionally limited to some regions).
+The nightly rebuild runs every source over everything; the services that change records call the
+`*_changed` hooks below, which recompute, on commit, the buckets of the affected regions from the
+same source query. Incremental and rebuilt tables therefore agree by construction (tested).
+
+Measures (region = the record's own region):
+
+| measure          | kind  | region                 | day                          | category                 |
+|------------------|-------|------------------------|------------------------------|--------------------------|
+| registrations    | flow  | registration.region    | month of created_at          | "<kind>:<level>"         |
+| workers          | stock | worker.work_region     | valid_to of the current reg. | "<level>:<stored status>"|
+| stations         | stock | station.region         | month of created_at          | tier (active stations)   |
+| clients          | stock | station.region         | month of created_at          | person type, and "all"   |
+| activities       | flow  | station.region         | month of started_at          | service category         |
+| worker_times     | flow  | station.region         | month of started_at          | service category         |
+| clients_served   | flow  | station.region         | month of started_at          | category, and "all"      |
+| person_times     | flow  | station.region         | month of started_at          | service category         |
+| summaries        | flow  | station.region         | the summary's month          | review status            |
+
+- A worker's current registration is their latest (greatest valid_to). The stock keeps the stored
+  status (valid / frozen / revoked) and the exact expiry day, so "valid / expiring within 90 days /
+  expired" on any date is a sum over day ranges: no record is read at request time.
+- Clients, activities and summaries count as the officials' lists do: not deleted, of stations not
+  deleted. Clients served is distinct per month (clients belong to one station, so region sums are
+  exact; over several months it is the sum of the monthly figures, like the monthly summaries).
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Exists, OuterRef
+from django.db.models.functions import TruncMonth
+
+from .models import StatCount
+
+REGISTRATIONS = "registrations"
+WORKERS = "workers"
+STATIONS = "stations"
+CLIENTS = "clients"
+ACTIVITIES = "activities"
+WORKER_TIMES = "worker_times"
+CLIENTS_SERVED = "clients_served"
+PERSON_TIMES = "person_times"
+SUMMARIES = "summaries"
+ALL = "all"
+
+Rows = dict[tuple[int, datetime.date, str, str], int]
+
+
+def _day(value) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _month(field: str):
+    return TruncMonth(field, output_field=models.DateField())
+
+
+def _limit(qs, path: str, region_ids):
+    return qs if region_ids is None else qs.filter(**{f"{path}__in": list(region_ids)})
+
+
+# --- Sources: one GROUP BY per measure ------------------------------------------------------------
+
+
+def _registrations(region_ids, out: Rows) -> None:
+    from registration.models import Registration
+
+    qs = _limit(Registration.objects.all(), "region_id", region_ids)
+    for r, d, kind, level, n in (qs.values_list("region_id", _month("created_at"), "kind", "level")
+                                 .annotate(n=Count("pk")).order_by()):
+        out[(r, _day(d), REGISTRATIONS, f"{kind}:{level}")] += n
+
+
+def current_registrations():
+    """Each worker's current registration: their latest one (no other with a later valid_to)."""
+    from registration.models import Registration
+
+    newer = Registration.objects.filter(worker=OuterRef("worker"), valid_to__gt=OuterRef("valid_to"))
+    return Registration.objects.exclude(Exists(newer))
+
+
+def _workers(region_ids, out: Rows) -> None:
+    qs = _limit(current_registrations().filter(worker__work_region__isnull=False), "worker__work_region_id",
+                region_ids)
+    for r, d, level, status, n in (qs.values_list("worker__work_region_id", "valid_to", "level", "status")
+                                   .annotate(n=Count("worker_id", distinct=True)).order_by()):
+        out[(r, d, WORKERS, f"{level}:{status}")] += n
+
+
+def _stations(region_ids, out: Rows) -> None:
+    from stations.models import Station
+
+    qs = _limit(Station.objects.filter(deleted_at__isnull=True), "region_id", region_ids)
+    for r, d, tier, n in qs.values_list("region_id", _month("created_at"), "tier").annotate(n=Count("pk")).order_by():
+        out[(r, _day(d), STATIONS, tier)] += n
+
+
+def _clients(region_ids, out: Rows) -> None:
+    from services.models import Client
+
+    qs = _limit(Client.objects.filter(deleted_at__isnull=True, station__deleted_at__isnull=True),
+                "station__region_id", region_ids)
+    # Grouped by the whole JSON list of types (few distinct combinations), split here: a client of
+    # two types counts under each, and once under "all".
+    for r, d, types, n in (qs.values_list("station__region_id", _month("created_at"), "person_types")
+                           .annotate(n=Count("pk")).order_by()):
+        d = _day(d)
+        out[(r, d, CLIENTS, ALL)] += n
+        for t in set(types or []):
+            out[(r, d, CLIENTS, t)] += n
+
+
+def _activities(region_ids, out: Rows) -> None:
+    from services.models import Activity
+
+    live = dict(deleted_at__isnull=True, station__deleted_at__isnull=True)
+    qs = _limit(Activity.objects.filter(**live), "station__region_id", region_ids)
+    for r, d, c, n in (qs.values_list("station__region_id", _month("started_at"), "category")
+                       .annotate(n=Count("pk")).order_by()):
+        out[(r, _day(d), ACTIVITIES, c)] += n
+    links = {f"activity__{k}": v for k, v in live.items()}
+    workers = _limit(Activity.workers.through.objects.filter(**links), "activity__station__region_id", region_ids)
+    for r, d, c, n in (workers.values_list("activity__station__region_id", _month("activity__started_at"),
+                                           "activity__category").annotate(n=Count("pk")).order_by()):
+        out[(r, _day(d), WORKER_TIMES, c)] += n
+    clients = _limit(Activity.clients.through.objects.filter(**links), "activity__station__region_id", region_ids)
+    for r, d, c, served, times in (
+        clients.values_list("activity__station__region_id", _month("activity__started_at"), "activity__category")
+        .annotate(served=Count("client_id", distinct=True), times=Count("pk")).order_by()
+    ):
+        out[(r, _day(d), CLIENTS_SERVED, c)] += served
+        out[(r, _day(d), PERSON_TIMES, c)] += times
+    for r, d, served in (clients.values_list("activity__station__region_id", _month("activity__started_at"))
+                         .annotate(served=Count("client_id", distinct=True)).order_by()):
+        out[(r, _day(d), CLIENTS_SERVED, ALL)] += served
+
+
+def _summaries(region_ids, out: Rows) -> None:
+    from services.models import MonthlySummary
+
+    qs = _limit(MonthlySummary.objects.filter(station__deleted_at__isnull=True), "station__region_id", region_ids)
+    for r, d, status, n in qs.values_list("station__region_id", "month", "status").annotate(n=Count("pk")).order_by():
+        out[(r, d, SUMMARIES, status)] += n
+
+
+# Sources by group; a group is what one kind of change can affect.
+SOURCES = {
+    REGISTRATIONS: ((REGISTRATIONS,), _registrations),
+    WORKERS: ((WORKERS,), _workers),
+    STATIONS: ((STATIONS,), _stations),
+    CLIENTS: ((CLIENTS,), _clients),
+    ACTIVITIES: ((ACTIVITIES, WORKER_TIMES, CLIENTS_SERVED, PERSON_TIMES), _activities),
+    SUMMARIES: ((SUMMARIES,), _summaries),
+}
+STATION_GROUPS = (STATIONS, CLIENTS, ACTIVITIES, SUMMARIES)
+
+
+def compute(groups: Iterable[str] = tuple(SOURCES), region_ids: Iterable[int] | None = None) -> Rows:
+    """The buckets of `groups` computed from the records (all regions, or only `region_ids`)."""
+    out: Rows = defaultdict(int)
+    for group in groups:
+        SOURCES[group][1](region_ids, out)
+    return {k: v for k, v in out.items() if v}
+
+
+def _write(rows: Rows) -> None:
+    StatCount.objects.bulk_create(
+        [StatCount(region_id=r, day=d, measure=m, category=c, value=v) for (r, d, m, c), v in rows.items()],
+        batch_size=5000,
+    )
+
+
+def recompute(groups: Iterable[str], region_ids: Iterable[int]) -> None:
+    """Replace the buckets of `groups` in `region_ids` by what the records say now (all months)."""
+    groups = tuple(groups)
+    region_ids = {r for r in region_ids if r is not None}
+    if not region_ids:
+        return
+    measures = [m for g in groups for m in SOURCES[g][0]]
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                StatCount.objects.filter(measure__in=measures, region_id__in=region_ids).delete()
+                _write(compute(groups, region_ids))
+            return
+        except IntegrityError:  # a concurrent recompute of the same buckets wrote first: do it again
+            if attempt == 2:
+                raise
+
+
+def rebuild() -> int:
+    """Recompute the whole table from the records (nightly, and `manage.py rebuild_statistics`)."""
+    rows = compute()
+    with transaction.atomic():
+        StatCount.objects.all().delete()
+        _write(rows)
+    return len(rows)
+
+
+# --- Hooks for the services (each a one-liner there) ------------------------------------------------
+
+
+_pending = threading.local()
+
+
+def touch(groups: Iterable[str], *region_ids) -> None:
+    """Recompute `groups` for these regions once the current transaction commits. Touches within one
+    transaction are merged (a monthly freeze of many rows recomputes each region once)."""
+    pending = getattr(_pending, "buckets", None)
+    if pending is None:
+        pending = _pending.buckets = defaultdict(set)
+    for group in groups:
+        pending[group].update(r for r in region_ids if r is not None)
+    transaction.on_commit(_flush)
+
+
+def _flush() -> None:
+    """Recompute whatever is pending (the first callback of a commit does it all, the others find
+    nothing; entries left by a rolled-back transaction are recomputed harmlessly with the next)."""
+    pending = getattr(_pending, "buckets", None)
+    if not pending:
+        return
+    _pending.buckets = None
+    by_regions: dict[frozenset, list[str]] = defaultdict(list)
+    for group, ids in pending.items():
+        by_regions[frozenset(ids)].append(group)
+    for ids, groups in by_regions.items():
+        recompute(groups, ids)
+
+
+def registration_changed(registration) -> None:
+    """A registration was created or changed status: its region's flow and its worker's stock."""
+    from registration.models import SocialWorker
+
+    work_region = SocialWorker.objects.filter(pk=registration.worker_id).values_list("work_region_id", flat=True)
+    touch((REGISTRATIONS,), registration.region_id)
+    touch((WORKERS,), *work_region)
+
+
+def worker_moved(old_region_id, new_region_id) -> None:
+    touch((WORKERS,), old_region_id, new_region_id)
+
+
+def station_changed(station, old_region_id=None) -> None:
+    """A station was created, edited (perhaps moved) or deleted: everything counted by its region."""
+    touch(STATION_GROUPS, station.region_id, old_region_id)
+
+
+def client_changed(client) -> None:
+    touch((CLIENTS,), _station_region(client.station_id))
+
+
+def activity_changed(activity) -> None:
+    touch((ACTIVITIES,), _station_region(activity.station_id))
+
+
+def summary_changed(summary) -> None:
+    touch((SUMMARIES,), _station_region(summary.station_id))
+
+
+def _station_region(station_id):
+    from stations.models import Station
+
+    return Station.objects.filter(pk=station_id).values_list("region_id", flat=True).first()
