@@ -1,14 +1,21 @@
+import datetime
+
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from swms.ids import normalize_ric
 from swms.review_queues import ReviewFilter
 
 from .models import (
     CEClaim,
+    Certificate,
     Courseware,
     Organization,
     ProfileChangeRequest,
+    QualificationLevel,
     RegionChangeRequest,
+    Registration,
     RegistrationApplication,
     RegistrationKind,
     ReplacementRequest,
@@ -16,7 +23,17 @@ from .models import (
     RosterCorrectionRequest,
     SocialWorker,
 )
+from .selectors.registry import registration_state_q
 from .services.organizations import looks_like_uscc, normalize_uscc
+
+# The registry's status filter: registration_state's codes and labels (selectors/worker.py).
+REGISTRY_STATUS_CHOICES = [
+    ("valid", pgettext_lazy("registration state", "Valid")),
+    ("expiring", pgettext_lazy("registration state", "Expiring soon")),
+    ("expired", pgettext_lazy("registration state", "Expired")),
+    ("frozen", pgettext_lazy("registration state", "Frozen")),
+    ("revoked", pgettext_lazy("registration state", "Revoked")),
+]
 
 
 class ApplicationFilter(ReviewFilter):
@@ -98,3 +115,63 @@ class OrganizationFilter(ReviewFilter):
         if looks_like_uscc(code):
             return queryset.filter(uscc=code)
         return queryset.filter(name__icontains=value.strip())
+
+
+class RegistryFilter(django_filters.FilterSet):
+    """The registry's filters (社工登记库). Other pages link here with exactly these parameters (the region is
+    `?region=<pk>`, handled by swms.scoping.within_requested_region): level, status, expiring_days,
+    ce_short=1 and q (a name). An ID number is matched exactly but only from the POSTed `id_number`, so it
+    never lands in a URL; a `q` that is an ID number matches exactly too, and the page does not echo it."""
+
+    level = django_filters.ChoiceFilter(label=_("qualification level"), choices=QualificationLevel.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=REGISTRY_STATUS_CHOICES, method="filter_status")
+    expiring_days = django_filters.NumberFilter(label=_("Expiring within (days)"), method="filter_expiring",
+                                                min_value=0, max_value=3660)
+    ce_short = django_filters.BooleanFilter(label=_("Continuing education still missing"), method="filter_ce_short",
+                                            widget=django_filters.widgets.BooleanWidget())
+    q = django_filters.CharFilter(label=_("Name"), method="filter_q")
+    id_number = django_filters.CharFilter(label=_("ID number"), method="filter_id_number")
+
+    class Meta:
+        model = Registration
+        fields = ["level"]
+
+    def __init__(self, *args, on_date, **kwargs):
+        self.on_date = on_date
+        super().__init__(*args, **kwargs)
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(registration_state_q(value, on_date=self.on_date))
+
+    def filter_expiring(self, queryset, name, value):
+        # Still in force and ending within N days (frozen or cancelled ones are not "expiring").
+        until = self.on_date + datetime.timedelta(days=int(value))
+        return queryset.filter(status=Registration.Status.VALID, valid_to__gte=self.on_date, valid_to__lte=until)
+
+    def filter_ce_short(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(ce_missing__gt=0) if value else queryset.filter(ce_missing=0)
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        ric = normalize_ric(value)
+        if len(ric) == 18 and ric[:17].isdigit():
+            return queryset.filter(worker__id_number=ric)
+        return queryset.filter(worker__name__icontains=value)
+
+    def filter_id_number(self, queryset, name, value):
+        return queryset.filter(worker__id_number=normalize_ric(value))
+
+
+class CertificateIssuedFilter(django_filters.FilterSet):
+    """Certificates issued, by period (issue date, inclusive) and registration kind; the region is the tree's."""
+
+    issued_from = django_filters.DateFilter(label=_("Issued from"), field_name="issued_at", lookup_expr="date__gte")
+    issued_to = django_filters.DateFilter(label=_("Issued until"), field_name="issued_at", lookup_expr="date__lte")
+    kind = django_filters.ChoiceFilter(label=_("registration kind"), field_name="registration__kind",
+                                       choices=RegistrationKind.choices)
+
+    class Meta:
+        model = Certificate
+        fields = ["kind"]

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from swms.http import client_ip
 from swms.pii import mask_id_number, mask_name
 
-from .models import Certificate, CertificateLookup
+from .models import Certificate, CertificateLookup, Registration
 
 
 def _rate_limited(ip: str | None) -> bool:
@@ -46,5 +46,9 @@ def verify(request, token):
             name=mask_name(worker.name),
             id_masked=mask_id_number(worker.id_number),
             registration=certificate.registration,
+            # A cancelled registration (注销) is told apart from a certificate replaced by a newer one; both
+            # show the day the certificate stopped counting.
+            cancelled=certificate.registration.status == Registration.Status.REVOKED,
+            revoked_on=certificate.revoked_at,
         )
     return render(request, "registration/verify.html", context, status=200 if certificate else 404)

@@ -1,0 +1,208 @@
+"""Officials' registry (社工登记库): registered workers of the subtree, a worker's file, the oversight actions of
+the city or province above (registration/services/oversight.py), and the certificates issued."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.views import region_tree_root_for
+from swms.decorators import official_required
+from swms.exports import Table, export_response
+from swms.ids import normalize_ric
+from swms.models import Action
+from swms.pii import mask_id_number
+from swms.scoping import get_visible_or_404, within_requested_region
+from swms.workflow import WorkflowError
+
+from .filters import CertificateIssuedFilter, RegistryFilter
+from .models import Certificate, Registration, RegistrationKind, SocialWorker
+from .selectors.registry import (
+    certificate_file_ok,
+    certificates_not_issued,
+    oversight_authority,
+    registry_queryset,
+    registry_row,
+    worker_file,
+)
+from .services import oversight
+
+PAGE_SIZE = 25
+
+
+def _registry(request, *, data=None):
+    """The scoped, filtered registry of the page and of its export: (filterset, region, on_date)."""
+    today = timezone.localdate()
+    workers, region = within_requested_region(SocialWorker.objects.visible_to(request.user), request)
+    filterset = RegistryFilter(data if data is not None else request.GET,
+                               queryset=registry_queryset(workers=workers, on_date=today), on_date=today)
+    return filterset, region, today
+
+
+@login_required
+@official_required
+@require_http_methods(["GET", "POST"])
+def registry_list(request):
+    """Registered workers with their current registration; an exact ID number is searched by POST only."""
+    if request.GET.get("export") == "xlsx":
+        return export_response(request, registry_table)
+    data = request.GET.copy()
+    data.pop("id_number", None)
+    id_search = request.method == "POST" and bool(request.POST.get("id_number", "").strip())
+    if id_search:
+        data["id_number"] = request.POST["id_number"]
+    filterset, region, today = _registry(request, data=data)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [registry_row(r, on_date=today) for r in page]
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("id_number", None)
+    q = filterset.form.cleaned_data.get("q", "") if filterset.is_bound and filterset.form.is_valid() else ""
+    return render(request, "registration/registry/list.html", {
+        "filterset": filterset, "page": page, "rows": rows, "region": region, "today": today,
+        # A name is echoed back; an ID number typed into the name box is not.
+        "q": "" if len(normalize_ric(q)) == 18 else q,
+        "id_search": id_search, "query": query.urlencode(),
+        "tree_roots": region_tree_root_for(request.user), "list_url": "registration:registry",
+    })
+
+
+def registry_table(request) -> Table:
+    """The filtered registry as an export table (also rebuilt by a background export job); ID numbers masked."""
+    filterset, _region, today = _registry(request)
+    qs = filterset.qs
+    headers = [_("full name"), _("ID number"), _("registration number"), _("qualification level"),
+               _("registration kind"), _("valid from"), _("valid to"), _("Status"), _("current employer"),
+               _("work region"), _("CE hours counted"), _("CE hours needed"), _("CE hours missing")]
+
+    def rows():
+        for registration in qs.iterator(chunk_size=500):
+            row = registry_row(registration, on_date=today)
+            worker = registration.worker
+            yield [worker.name, mask_id_number(worker.id_number), registration.registration_no,
+                   registration.get_level_display(), registration.get_kind_display(), registration.valid_from,
+                   registration.valid_to, str(row["state_label"]), worker.employer,
+                   worker.work_region.name if worker.work_region else "", float(row["ce_have"]),
+                   float(row["ce_need"]), float(row["ce_missing"])]
+
+    return Table(f"registry-{today:%Y%m%d}.xlsx", headers, rows(), _("Registry"), qs.count())
+
+
+@login_required
+@official_required
+def registry_worker(request, pk):
+    """A worker's file: profile, registrations and certificates, CE, applications, history; the actions."""
+    worker = get_visible_or_404(SocialWorker.objects.select_related("work_region", "user"), request.user, pk=pk)
+    context = worker_file(worker=worker, user=request.user, on_date=timezone.localdate())
+    return render(request, "registration/registry/worker.html", {**context, "obj": worker})
+
+
+_SERVICES = {
+    Action.FREEZE: (oversight.registration_freeze, _("The registration was frozen; the worker was told.")),
+    Action.UNFREEZE: (oversight.registration_unfreeze, _("The registration was unfrozen; the worker was told.")),
+    Action.CANCEL: (oversight.registration_cancel,
+                    _("The registration was cancelled and its certificate revoked; the worker was told.")),
+}
+
+
+def _act(request, pk, action):
+    # Scoped by the worker's work region, as the registry is: out of scope is 404; a county sees but does not act.
+    registration = get_visible_or_404(
+        Registration.objects.filter(worker__in=SocialWorker.objects.visible_to(request.user)).select_related(
+            "worker__work_region"), request.user, pk=pk)
+    if not oversight_authority(request.user, registration.worker.work_region):
+        raise PermissionDenied
+    service, done = _SERVICES[action]
+    try:
+        service(registration=registration, actor=request.user, reason=request.POST.get("reason", ""))
+    except WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, str(done))
+    return redirect("registration:registry-worker", pk=registration.worker_id)
+
+
+@login_required
+@official_required
+@require_POST
+def registry_freeze(request, pk):
+    return _act(request, pk, Action.FREEZE)
+
+
+@login_required
+@official_required
+@require_POST
+def registry_unfreeze(request, pk):
+    return _act(request, pk, Action.UNFREEZE)
+
+
+@login_required
+@official_required
+@require_POST
+def registry_cancel(request, pk):
+    return _act(request, pk, Action.CANCEL)
+
+
+# --- Certificates issued ------------------------------------------------------------------------------
+
+
+@login_required
+@official_required
+def certificate_list(request):
+    """Certificates issued in the subtree by period, region and kind; failed ones can be re-issued."""
+    today = timezone.localdate()
+    user = request.user
+    qs, region = within_requested_region(Certificate.objects.visible_to(user), request)
+    filterset = CertificateIssuedFilter(
+        request.GET, queryset=qs.select_related("registration__worker", "registration__region").order_by(
+            "-issued_at", "-pk"))
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"certificate": c, "file_ok": certificate_file_ok(c),
+             "state": c.verification_status(today)} for c in page]
+    pending, _region = within_requested_region(Registration.objects.visible_to(user), request)
+    kind = filterset.form.cleaned_data.get("kind") if filterset.form.is_valid() else ""
+    if kind:
+        pending = pending.filter(kind=kind)
+    pending = certificates_not_issued(pending, on_date=today).select_related("worker").order_by("certificate_due_on")
+    return render(request, "registration/registry/certificates.html", {
+        "filterset": filterset, "page": page, "rows": rows, "region": region,
+        "not_issued": list(pending[:50]), "not_issued_count": pending.count(),
+        "kinds": RegistrationKind.choices,
+        "can_reissue": oversight_authority(user, user.region),
+        "tree_roots": region_tree_root_for(user), "list_url": "registration:certificate-list",
+    })
+
+
+@login_required
+@official_required
+@require_POST
+def certificate_reissue(request, pk):
+    registration = get_visible_or_404(Registration, request.user, pk=pk)
+    if not oversight_authority(request.user, registration.region):
+        raise PermissionDenied
+    try:
+        queued = oversight.certificate_reissue(registration=registration, actor=request.user)
+    except WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        if queued:
+            messages.success(request, _("The certificate %(no)s is being issued again.")
+                             % {"no": registration.registration_no})
+        else:
+            messages.info(request, _("The certificate %(no)s is in order; nothing to re-issue.")
+                          % {"no": registration.registration_no})
+    return redirect(request.POST.get("next") if _safe_next(request) else "registration:certificate-list")
+
+
+def _safe_next(request) -> bool:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next", "")
+    return bool(target) and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                            require_https=request.is_secure())
