@@ -155,13 +155,13 @@ class RegistryFilter(django_filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         value = value.strip()
-        ric = normalize_ric(value)
+        ric = normalize_ric("".join(value.split()))
         if len(ric) == 18 and ric[:17].isdigit():
             return queryset.filter(worker__id_number=ric)
         return queryset.filter(worker__name__icontains=value)
 
     def filter_id_number(self, queryset, name, value):
-        return queryset.filter(worker__id_number=normalize_ric(value))
+        return queryset.filter(worker__id_number=normalize_ric("".join(value.split())))
 
 
 class CertificateIssuedFilter(django_filters.FilterSet):

@@ -36,39 +36,43 @@ from .services import oversight
 PAGE_SIZE = 25
 
 
-def _registry(request, *, data=None):
-    """The scoped, filtered registry of the page and of its export: (filterset, region, on_date)."""
+def _registry(request, *, id_number: str = ""):
+    """The scoped, filtered registry of the page and of its export: (filterset, region, on_date). An ID number
+    comes only from a POSTed form, never from the address."""
     today = timezone.localdate()
     workers, region = within_requested_region(SocialWorker.objects.visible_to(request.user), request)
-    filterset = RegistryFilter(data if data is not None else request.GET,
-                               queryset=registry_queryset(workers=workers, on_date=today), on_date=today)
+    data = request.GET.copy()
+    data.pop("id_number", None)
+    if id_number:
+        data["id_number"] = id_number
+    filterset = RegistryFilter(data, queryset=registry_queryset(workers=workers, on_date=today), on_date=today)
     return filterset, region, today
+
+
+def _is_id_number(value: str) -> bool:
+    return len(normalize_ric("".join(value.split()))) == 18
 
 
 @login_required
 @official_required
 @require_http_methods(["GET", "POST"])
 def registry_list(request):
-    """Registered workers with their current registration; an exact ID number is searched by POST only."""
+    """Registered workers with their current registration; an exact ID number is searched by POST."""
     if request.GET.get("export") == "xlsx":
         return export_response(request, registry_table)
-    data = request.GET.copy()
-    data.pop("id_number", None)
-    id_search = request.method == "POST" and bool(request.POST.get("id_number", "").strip())
-    if id_search:
-        data["id_number"] = request.POST["id_number"]
-    filterset, region, today = _registry(request, data=data)
+    id_number = request.POST.get("id_number", "").strip() if request.method == "POST" else ""
+    filterset, region, today = _registry(request, id_number=id_number)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [registry_row(r, on_date=today) for r in page]
+    q = request.GET.get("q", "").strip()
+    # An ID number typed into the name box matches exactly, but is written back nowhere on the page.
+    id_search = bool(id_number) or _is_id_number(q)
     query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("id_number", None)
-    q = filterset.form.cleaned_data.get("q", "") if filterset.is_bound and filterset.form.is_valid() else ""
+    for name in ("page", "id_number", *(("q",) if id_search else ())):
+        query.pop(name, None)
     return render(request, "registration/registry/list.html", {
         "filterset": filterset, "page": page, "rows": rows, "region": region, "today": today,
-        # A name is echoed back; an ID number typed into the name box is not.
-        "q": "" if len(normalize_ric(q)) == 18 else q,
-        "id_search": id_search, "query": query.urlencode(),
+        "q": "" if id_search else q, "id_search": id_search, "query": query.urlencode(),
         "tree_roots": region_tree_root_for(request.user), "list_url": "registration:registry",
     })
 
