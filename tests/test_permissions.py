@@ -85,11 +85,17 @@ def _review_rule(ok: int):
             "superuser": ok}
 
 
+# An oversight action (freeze, cancel, re-issue) on the 洪桥街道 worker's registration: the city and province
+# above act (an empty POST is refused with a message and sent back, 302); the county sees but may not (403).
+OVERSIGHT_POST = {**_review_rule(302), "county": 403}
+
 # url name -> (method, kwargs factory name, expected status per role)
 MATRIX = {
     "reports:workbench": ("get", None, LOGGED_IN_200),
     # The organization of the matrix operates no station: it is told so and sent home (302).
     "reports:station-workbench": ("get", None, STATION_SIDE),
+    "reports:statistics": ("get", None, OFFICIALS_ONLY),
+    "reports:statistics-region": ("get", "county_region", _object_rule(200)),
     "accounts:login": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
     "accounts:logout": ("post", None, dict.fromkeys(ROLES, 302)),
     "accounts:password-change": ("get", None, LOGGED_IN_200),
@@ -188,6 +194,14 @@ MATRIX = {
     "registration:correction-queue": ("get", None, OFFICIALS_ONLY),
     "registration:correction-review": ("get", "correction", _review_rule(200)),
     "registration:correction-decide": ("post", "correction", _review_rule(302)),
+    # --- registration: the officials' registry (社工登记库) and certificates issued
+    "registration:registry": ("get", None, OFFICIALS_ONLY),
+    "registration:registry-worker": ("get", "worker", _review_rule(200)),
+    "registration:registry-freeze": ("post", "valid_registration", OVERSIGHT_POST),
+    "registration:registry-unfreeze": ("post", "valid_registration", OVERSIGHT_POST),
+    "registration:registry-cancel": ("post", "valid_registration", OVERSIGHT_POST),
+    "registration:certificate-list": ("get", None, OFFICIALS_ONLY),
+    "registration:certificate-reissue": ("post", "valid_registration", OVERSIGHT_POST),
     "registration:window-list": ("get", None, OFFICIALS_ONLY),
     "registration:window-create": (
         "get", None, {**OFFICIALS_ONLY, "county": 302, "city": 302, "outsider": 302},

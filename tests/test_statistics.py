@@ -1,0 +1,145 @@
+"""The statistics page (统计分析) and the official workbench's figures: drill-down, scoping, the period
+selector, Excel export, and links to the lists behind the numbers."""
+
+import datetime
+import io
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from reports import aggregates
+from reports.statistics import PeriodForm
+from tests.test_aggregates import _registered, world  # noqa: F401 - the fixture is used by name
+
+TODAY = timezone.localdate()
+
+
+def _get(client, user, name, *args, **params):
+    client.force_login(user)
+    return client.get(reverse(name, args=args), params)
+
+
+@pytest.mark.usefixtures("world")
+def test_province_official_starts_at_the_province_and_drills_down(client, regions, province_official):
+    response = _get(client, province_official, "reports:statistics")
+    assert response.status_code == 200 and response.context["root"] == regions["广东省"]
+    city = reverse("reports:statistics-region", args=[regions["广州市"].pk])
+    assert f'href="{city}?period=year' in response.content.decode()
+    response = _get(client, province_official, "reports:statistics-region", regions["广州市"].pk)
+    assert [c.name for c in response.context["children"]] == ["荔湾区", "越秀区"]
+    assert [r.name for r in response.context["trail"]] == ["广东省", "广州市"]
+    response = _get(client, province_official, "reports:statistics-region", regions["洪桥街道"].pk)
+    assert response.status_code == 200 and [r.name for r in response.context["trail"]][-1] == "洪桥街道"
+
+
+@pytest.mark.usefixtures("world")
+def test_county_official_starts_at_the_county_and_cannot_leave_it(client, regions, alice):
+    response = _get(client, alice, "reports:statistics")
+    assert response.context["root"] == regions["越秀区"]
+    assert [r.name for r in response.context["trail"]] == ["越秀区"]  # no path above the official's own region
+    for name in ("广州市", "荔湾区", "沙面街道"):
+        assert _get(client, alice, "reports:statistics-region", regions[name].pk).status_code == 404
+    assert _get(client, alice, "reports:statistics", region=regions["荔湾区"].pk).status_code == 404
+
+
+@pytest.mark.usefixtures("world")
+def test_town_official_sees_the_town_only(client, regions, town_official):
+    response = _get(client, town_official, "reports:statistics")
+    assert response.context["root"] == regions["洪桥街道"]
+    assert _get(client, town_official, "reports:statistics-region", regions["越秀区"].pk).status_code == 404
+    response = _get(client, town_official, "reports:workbench")
+    assert response.context["stats"]["stations"] == 1  # 洪桥街道's station only (北京街道's is not the town's)
+
+
+def test_period_selector_month_quarter_year_and_range():
+    def period(**data):
+        form = PeriodForm(data, today=datetime.date(2026, 11, 30))
+        assert form.is_valid(), form.errors
+        p = form.cleaned_data["result"]
+        return p.first, p.last
+
+    assert period() == (datetime.date(2026, 1, 1), datetime.date(2026, 12, 1))
+    assert period(period="month", month="2026-03") == (datetime.date(2026, 3, 1),) * 2
+    assert period(period="quarter", year="2025", quarter="4") == (datetime.date(2025, 10, 1), datetime.date(2025, 12, 1))
+    assert period(period="range", start="2025-11", end="2026-02") == (datetime.date(2025, 11, 1),
+                                                                      datetime.date(2026, 2, 1))
+    assert not PeriodForm({"period": "range", "start": "2026-05", "end": "2026-02"}, today=TODAY).is_valid()
+
+
+@pytest.mark.usefixtures("world")
+def test_flows_follow_the_period(client, regions, city_official):
+    this = _get(client, city_official, "reports:statistics", period="month", month=f"{TODAY:%Y-%m}")
+    earlier = _get(client, city_official, "reports:statistics", period="month", month="2020-01")
+    acts = {r.context["period"].label: next(f for f in r.context["figures"] if f.code == "activities").total
+            for r in (this, earlier)}
+    assert acts[f"{TODAY:%Y-%m}"].cells[-1].value == 6 and acts["2020-01"].cells[-1].value == 0
+
+
+@pytest.mark.usefixtures("world")
+def test_every_table_downloads_as_excel_with_the_figures(client, regions, city_official):
+    response = _get(client, city_official, "reports:statistics", region=regions["广州市"].pk, table="stations",
+                    export="xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 1 + 2 + 1  # header, two counties, total
+    by_name = {r[0]: r for r in rows[1:]}
+    assert by_name["越秀区"][4] == 3 and by_name["荔湾区"][4] == 1
+    for code in ("workers_status", "ce", "registrations_month", "clients", "person_times", "summaries"):
+        response = _get(client, city_official, "reports:statistics", table=code, export="xlsx")
+        assert response.status_code == 200, code
+    assert _get(client, city_official, "reports:statistics", table="nope", export="xlsx").status_code == 404
+
+
+@pytest.mark.usefixtures("world")
+def test_numbers_link_to_the_lists_and_the_lists_agree(client, regions, city_official):
+    response = _get(client, city_official, "reports:statistics", period="month", month=f"{TODAY:%Y-%m}")
+    fig = next(f for f in response.context["figures"] if f.code == "clients")
+    cell = next(r for r in fig.rows if r.label == "越秀区").cells[-1]
+    listed = client.get(cell.url)
+    assert listed.status_code == 200 and listed.context["page"].paginator.count == cell.value == 4
+    fig = next(f for f in response.context["figures"] if f.code == "activities")
+    cell = next(r for r in fig.rows if r.label == "越秀区").cells[0]  # case management
+    listed = client.get(cell.url)
+    assert listed.context["page"].paginator.count == cell.value == 2
+    fig = next(f for f in response.context["figures"] if f.code == "stations")
+    cell = next(r for r in fig.rows if r.label == "越秀区").cells[1]
+    assert client.get(cell.url).context["page"].paginator.count == cell.value == 2
+
+
+@pytest.mark.usefixtures("world")
+def test_official_workbench_shows_figures_and_links_children_to_their_statistics(client, regions,
+                                                                                city_official):
+    response = _get(client, city_official, "reports:workbench")
+    stats = response.context["stats"]
+    assert (stats["stations"], stats["workers"], stats["clients"]) == (4, 5, 6)
+    assert stats["month"]["activities"] == 6 and stats["year"]["activities"] >= 6
+    assert sum(stats["charts"]["activities_month"]) == 6
+    html = response.content.decode()
+    assert reverse("reports:statistics-region", args=[regions["越秀区"].pk]) in html
+    yx = next(c for c in response.context["children"] if c.name == "越秀区")
+    assert (yx.station_count, yx.worker_count) == (3, 3)
+
+
+@pytest.mark.django_db
+def test_workbench_query_count_does_not_grow_with_child_regions(client, regions, province_official,
+                                                                django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Region
+
+    client.force_login(province_official)
+    with CaptureQueriesContext(connection) as before:
+        client.get(reverse("reports:workbench"))
+    for i in range(4):
+        city = Region.objects.create(code=f"4452{i:02d}000000", name=f"新市{i}", level="city",
+                                     parent=regions["广东省"])
+        _registered({"x": city}, "x", valid_to=TODAY + datetime.timedelta(days=500))
+    aggregates.rebuild()
+    with CaptureQueriesContext(connection) as after:
+        response = client.get(reverse("reports:workbench"))
+    assert response.context["stats"]["workers"] == 4
+    assert len(after) == len(before)
