@@ -89,10 +89,6 @@ def _review_rule(ok: int):
 # above act (an empty POST is refused with a message and sent back, 302); the county sees but may not (403).
 OVERSIGHT_POST = {**_review_rule(302), "county": 403}
 
-# An oversight action (freeze, cancel, re-issue) on the 洪桥街道 worker's registration: the city and province
-# above act (an empty POST is refused with a message and sent back, 302); the county sees but may not (403).
-OVERSIGHT_POST = {**_review_rule(302), "county": 403}
-
 # url name -> (method, kwargs factory name, expected status per role)
 MATRIX = {
     "reports:workbench": ("get", None, LOGGED_IN_200),
@@ -198,14 +194,6 @@ MATRIX = {
     "registration:correction-queue": ("get", None, OFFICIALS_ONLY),
     "registration:correction-review": ("get", "correction", _review_rule(200)),
     "registration:correction-decide": ("post", "correction", _review_rule(302)),
-    # --- registration: the officials' registry (社工登记库) and certificates issued
-    "registration:registry": ("get", None, OFFICIALS_ONLY),
-    "registration:registry-worker": ("get", "worker", _review_rule(200)),
-    "registration:registry-freeze": ("post", "valid_registration", OVERSIGHT_POST),
-    "registration:registry-unfreeze": ("post", "valid_registration", OVERSIGHT_POST),
-    "registration:registry-cancel": ("post", "valid_registration", OVERSIGHT_POST),
-    "registration:certificate-list": ("get", None, OFFICIALS_ONLY),
-    "registration:certificate-reissue": ("post", "valid_registration", OVERSIGHT_POST),
     # --- registration: the officials' registry (社工登记库) and certificates issued
     "registration:registry": ("get", None, OFFICIALS_ONLY),
     "registration:registry-worker": ("get", "worker", _review_rule(200)),
