@@ -129,7 +129,7 @@ class RegistryFilter(django_filters.FilterSet):
                                                 min_value=0, max_value=3660)
     ce_short = django_filters.BooleanFilter(label=_("Continuing education still missing"), method="filter_ce_short",
                                             widget=django_filters.widgets.BooleanWidget())
-    q = django_filters.CharFilter(label=_("Name"), method="filter_q")
+    q = django_filters.CharFilter(label=_("full name"), method="filter_q")
     id_number = django_filters.CharFilter(label=_("ID number"), method="filter_id_number")
 
     class Meta:

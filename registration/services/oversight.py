@@ -74,7 +74,7 @@ def _act(*, registration: Registration, actor: User, reason: str, action: str) -
                 _("This is not possible while the registration is “%(status)s”.")
                 % {"status": locked.get_status_display()}
             )
-        registration_status_set(locked, target, reason=f"{action}: {reason}", actor=actor)
+        registration_status_set(locked, target, reason=reason, actor=actor)
         if action == Action.CANCEL:
             for certificate in Certificate.objects.filter(registration=locked).current():
                 certificate_revoke(certificate=certificate, reason=reason)
