@@ -120,3 +120,10 @@ def test_table_pads_by_display_width():
     lines = table([("a", "社会工作者", "x"), ("bbbb", "official", "y")])
     assert [display_width(line[:-1]) for line in lines] == [display_width(lines[0][:-1])] * 2
     assert display_width("社工ab") == 6
+
+
+def test_demo_statistics_count_the_demo_station_at_once(demo, guangdong_bits):
+    from reports.aggregates import STATIONS
+    from reports.models import StatCount
+
+    assert StatCount.objects.filter(measure=STATIONS, value__gt=0).exists()
