@@ -17,6 +17,7 @@ from registration.selectors.registry import STATUS_CODES, registry_queryset
 from swms.pii import mask_id_number
 from tests.factories import RegistrationFactory, SocialWorkerFactory
 from tests.registration_fixtures import submitted_application
+from tests.test_nav import _active
 
 TODAY = timezone.localdate()
 REGISTRY = reverse("registration:registry")
@@ -266,6 +267,8 @@ def test_worker_file_shows_registration_certificate_ce_applications_and_history(
     assert worker.id_number not in page and mask_id_number(worker.id_number) in page
     # The county sees the file but is offered no action.
     assert 'data-testid="freeze-form"' not in page and 'data-testid="no-actions"' in page
+    # The file lights the registry's sidebar item, alone.
+    assert _active(client, url) == [REGISTRY]
     client.force_login(city_official)
     page = client.get(url).content.decode()
     assert 'data-testid="freeze-form"' in page and 'data-testid="cancel-form"' in page and "data-confirm" in page
