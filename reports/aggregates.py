@@ -35,11 +35,11 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import IntegrityError, models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import TruncMonth
 
-from .models import StatCount
+from .models import StatCount, StatRollup
 
 REGISTRATIONS = "registrations"
 WORKERS = "workers"
@@ -179,21 +179,85 @@ def _write(rows: Rows) -> None:
 
 
 def recompute(groups: Iterable[str], region_ids: Iterable[int]) -> None:
-    """Replace the buckets of `groups` in `region_ids` by what the records say now (all months)."""
+    """Replace the buckets of `groups` in `region_ids` by what the records say now (all months), and
+    move the subtree sums (StatRollup) of those regions and their ancestors by the difference."""
+    from accounts.models import Region
+
     groups = tuple(groups)
     region_ids = {r for r in region_ids if r is not None}
     if not region_ids:
         return
     measures = [m for g in groups for m in SOURCES[g][0]]
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                StatCount.objects.filter(measure__in=measures, region_id__in=region_ids).delete()
-                _write(compute(groups, region_ids))
-            return
-        except IntegrityError:  # a concurrent recompute of the same buckets wrote first: do it again
-            if attempt == 2:
-                raise
+    with transaction.atomic():
+        # One recompute of a region at a time: the difference is taken against the rows it replaces.
+        list(Region.objects.select_for_update().filter(pk__in=region_ids).order_by("pk").values_list("pk"))
+        own = StatCount.objects.filter(measure__in=measures, region_id__in=region_ids)
+        delta: dict = defaultdict(int)
+        for r, d, m, c, v in own.values_list("region_id", "day", "measure", "category", "value"):
+            delta[(r, d, m, c)] -= v
+        own.delete()
+        rows = compute(groups, region_ids)
+        _write(rows)
+        for key, v in rows.items():
+            delta[key] += v
+        _rollup_add({k: v for k, v in delta.items() if v})
+
+
+def _ancestors(region_ids) -> dict[int, list[int]]:
+    """{region: [itself and every ancestor]} in one query over the tree."""
+    from accounts.models import Region
+
+    regions = list(Region.objects.filter(pk__in=set(region_ids)).values("pk", "tree_id", "lft", "rght"))
+    if not regions:
+        return {}
+    q = models.Q()
+    for r in regions:
+        q |= models.Q(tree_id=r["tree_id"], lft__lte=r["lft"], rght__gte=r["rght"])
+    nodes = list(Region.objects.filter(q).values("pk", "tree_id", "lft", "rght"))
+    return {r["pk"]: [n["pk"] for n in nodes if n["tree_id"] == r["tree_id"] and n["lft"] <= r["lft"]
+                      and n["rght"] >= r["rght"]] for r in regions}
+
+
+def _rollup_add(delta: Rows) -> None:
+    """Add the own-bucket differences to the subtree sums of each region and its ancestors (upsert)."""
+    if not delta:
+        return
+    lineage = _ancestors({r for r, _d, _m, _c in delta})
+    summed: dict = defaultdict(int)
+    for (r, d, m, c), v in delta.items():
+        for node in lineage.get(r, ()):
+            summed[(node, d, m, c)] += v
+    table = connection.ops.quote_name(StatRollup._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            # Table names from the models' own _meta, values as parameters.
+            f"INSERT INTO {table} (region_id, day, measure, category, value) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT (region_id, day, measure, category) DO UPDATE SET value = {table}.value + EXCLUDED.value",
+            [(r, d, m, c, v) for (r, d, m, c), v in summed.items() if v],
+        )
+    nodes = {node for node, _d, _m, _c in summed}
+    measures = {m for _n, _d, m, _c in summed}
+    StatRollup.objects.filter(region_id__in=nodes, measure__in=measures, value=0).delete()
+
+
+def rollup_rebuild() -> int:
+    """Every region's subtree sums from the leaf buckets, in one INSERT … SELECT over the MPTT ranges."""
+    from accounts.models import Region
+
+    rollup = connection.ops.quote_name(StatRollup._meta.db_table)
+    count = connection.ops.quote_name(StatCount._meta.db_table)
+    region = connection.ops.quote_name(Region._meta.db_table)
+    with transaction.atomic():
+        StatRollup.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {rollup} (region_id, day, measure, category, value) "  # noqa: S608
+                f"SELECT a.id, s.day, s.measure, s.category, SUM(s.value) FROM {count} s "
+                f"JOIN {region} r ON r.id = s.region_id "
+                f"JOIN {region} a ON a.tree_id = r.tree_id AND a.lft <= r.lft AND a.rght >= r.rght "
+                f"GROUP BY a.id, s.day, s.measure, s.category"
+            )
+    return StatRollup.objects.count()
 
 
 def rebuild() -> int:
@@ -202,6 +266,7 @@ def rebuild() -> int:
     with transaction.atomic():
         StatCount.objects.all().delete()
         _write(rows)
+        rollup_rebuild()
     return len(rows)
 
 

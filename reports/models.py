@@ -32,3 +32,27 @@ class StatCount(models.Model):
 
     def __str__(self):
         return f"{self.region_id} {self.day} {self.measure}/{self.category}={self.value}"
+
+
+class StatRollup(models.Model):
+    """The same buckets summed over each region's whole subtree, for every node of the tree: a page
+    reads its region and the children's rows (a few thousand at most) instead of summing the leaf
+    buckets of a province. Kept by reports.aggregates with the StatCount rows it derives from."""
+
+    region = models.ForeignKey("accounts.Region", on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("region"))
+    day = models.DateField(_("day"))
+    measure = models.CharField(_("measure"), max_length=30)
+    category = models.CharField(_("category"), max_length=60, blank=True)
+    value = models.IntegerField(_("value"), default=0)
+
+    class Meta:
+        verbose_name = _("statistics rollup")
+        verbose_name_plural = _("statistics rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "day", "measure", "category"], name="statrollup_bucket"),
+        ]
+        indexes = [models.Index(fields=["region", "measure", "day"], name="statrollup_region_idx")]
+
+    def __str__(self):
+        return f"{self.region_id} {self.day} {self.measure}/{self.category}={self.value} (subtree)"

@@ -12,7 +12,7 @@ from accounts.models import Region
 from registration.models import Registration, SocialWorker
 from registration.selectors.worker import registration_state
 from reports import aggregates
-from reports.models import StatCount
+from reports.models import StatCount, StatRollup
 from reports.statistics import period_from, statistics
 from services import clients as client_services
 from services import summaries
@@ -211,7 +211,9 @@ def _edit(activity, clients, **changes):
 
 
 def _table():
-    return sorted(StatCount.objects.values_list("region_id", "day", "measure", "category", "value"))
+    """Both tables: the leaf buckets and the subtree sums kept for every region."""
+    fields = ("region_id", "day", "measure", "category", "value")
+    return (sorted(StatCount.objects.values_list(*fields)), sorted(StatRollup.objects.values_list(*fields)))
 
 
 def test_incremental_updates_equal_a_rebuild(regions, alice, charlie, city_official, worker_in,
@@ -255,12 +257,19 @@ def test_incremental_updates_equal_a_rebuild(regions, alice, charlie, city_offic
     with django_capture_on_commit_callbacks(execute=True):
         station_services.station_delete(actor=charlie, station=Station.objects.get(pk=sm.pk), reason="撤")
     incremental = _table()
-    measures = {row[2] for row in incremental}
+    measures = {row[2] for row in incremental[0]}
     assert {"stations", "clients", "activities", "person_times", "summaries", "registrations", "workers"} <= measures
     by_station = StatCount.objects.filter(measure__in=["stations", "clients", "activities", "summaries"])
     assert not by_station.filter(region=regions["洪桥街道"]).exists()  # everything moved with the station
     assert by_station.filter(region=regions["北京街道"], measure="summaries", category="approved").exists()
     assert not by_station.filter(region=regions["沙面街道"]).exists()  # deleted station: off every count
+    # The province's subtree sums hold every leaf bucket of its tree.
+    province = {(d, m, c): v for r, d, m, c, v in incremental[1] if r == regions["广东省"].pk}
+    leaves: dict = {}
+    for r, d, m, c, v in incremental[0]:
+        if Region.objects.get(pk=r).get_root().pk == regions["广东省"].pk:
+            leaves[(d, m, c)] = leaves.get((d, m, c), 0) + v
+    assert province == leaves
     aggregates.rebuild()
     assert _table() == incremental
 
@@ -274,6 +283,13 @@ def test_freezing_updates_the_worker_stock(regions, django_capture_on_commit_cal
         assert registrations_freeze_overdue() == 1
     assert StatCount.objects.get(measure="workers").category == "assistant:frozen"
     incremental = _table()
+    # The province's subtree sums hold every leaf bucket of its tree.
+    province = {(d, m, c): v for r, d, m, c, v in incremental[1] if r == regions["广东省"].pk}
+    leaves: dict = {}
+    for r, d, m, c, v in incremental[0]:
+        if Region.objects.get(pk=r).get_root().pk == regions["广东省"].pk:
+            leaves[(d, m, c)] = leaves.get((d, m, c), 0) + v
+    assert province == leaves
     aggregates.rebuild()
     assert _table() == incremental
 
