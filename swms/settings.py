@@ -256,7 +256,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # WeasyPrint logs every rendering step at INFO ("Step 2 - Fetching and parsing CSS"): noise.
+    "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 # Django admin lives under a configurable path (for operators; not linked from the app).
 SWMS_ADMIN_PATH = env.str("SWMS_ADMIN_PATH", default="ops-admin/")
