@@ -9,6 +9,7 @@ totals. The query count does not depend on the number of children: each read is 
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,7 +31,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -231,11 +232,19 @@ def stations_with_operator(root, children, today: datetime.date) -> dict:
 # --- Figures ----------------------------------------------------------------------------------------
 
 
-def url_or_none(name: str, **params) -> str | None:
-    """A list URL with filters, or None when that list does not exist (yet)."""
+@functools.lru_cache(maxsize=64)
+def _list_url(name: str, prefix: str) -> str | None:
     try:
-        base = reverse(name)
+        return reverse(name)
     except NoReverseMatch:
+        return None
+
+
+def url_or_none(name: str, **params) -> str | None:
+    """A list URL with filters, or None when that list does not exist (yet). A page has thousands of
+    cells: the list's address is resolved once per name (and script prefix), not per cell."""
+    base = _list_url(name, get_script_prefix())
+    if base is None:
         return None
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return f"{base}?{query}" if query else base
@@ -317,6 +326,10 @@ def statistics(*, root, period: Period, today: datetime.date | None = None, dril
     b = _Builder(root, children, period, today, drill_url)
     flows = sums(root, children, [A.REGISTRATIONS, A.ACTIVITIES, A.WORKER_TIMES, A.CLIENTS_SERVED,
                                   A.PERSON_TIMES, A.SUMMARIES], first=period.first, last=period.last)
+    # The cells below sum one measure's entries: index them by measure once (a province page has ~2,500 cells).
+    by_measure: dict = defaultdict(dict)
+    for (c, m, cat), v in flows.items():
+        by_measure[m][(c, cat)] = v
     stocks = sums(root, children, [A.STATIONS, A.CLIENTS])
     station_months = sums(root, children, [A.STATIONS], last=period.last, by_day=True)
     workers = worker_states(root, children, today)
@@ -388,8 +401,8 @@ def statistics(*, root, period: Period, today: datetime.date | None = None, dril
 
     def reg_cell(key, region, i):
         kind = kinds[i].value if i < len(kinds) else None
-        n = sum(v for (c, m, cat), v in flows.items()
-                if m == A.REGISTRATIONS and (key is None or c == key) and (kind is None or cat.startswith(kind + ":")))
+        n = sum(v for (c, cat), v in by_measure[A.REGISTRATIONS].items()
+                if (key is None or c == key) and (kind is None or cat.startswith(kind + ":")))
         return Cell(n)
     figures.append(b.figure("registrations", _("New registrations and renewals by kind"),
                             [str(k.label) for k in kinds] + [_("Total")],
@@ -451,7 +464,7 @@ def statistics(*, root, period: Period, today: datetime.date | None = None, dril
                 match = lambda c: c == all_key  # noqa: E731
             else:
                 match = lambda c: c != A.ALL and (cat is None or c == cat)  # noqa: E731
-            n = sum(v for (c, m, k), v in flows.items() if m == measure and (key is None or c == key) and match(k))
+            n = sum(v for (c, k), v in by_measure[measure].items() if (key is None or c == key) and match(k))
             return Cell(n, url_or_none("services:official-activity-list", region=region.pk, category=cat, **started))
         note = _("Distinct clients per month; over several months, the sum of the monthly figures.") \
             if measure == A.CLIENTS_SERVED else ""
@@ -468,8 +481,8 @@ def statistics(*, root, period: Period, today: datetime.date | None = None, dril
 
     def su_cell(key, region, i):
         counts = defaultdict(int)
-        for (c, m, status), v in flows.items():
-            if m == A.SUMMARIES and (key is None or c == key):
+        for (c, status), v in by_measure[A.SUMMARIES].items():
+            if key is None or c == key:
                 counts[status] += v
         submitted = counts[State.SUBMITTED] + counts[State.APPROVED]
         exp = expected(key)
