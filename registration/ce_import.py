@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from reports import aggregates
 from swms.ids import validate_ric
 from swms.xlsx_import import (
     ImportReport,
@@ -115,6 +116,7 @@ def ce_hours_import(
     if not dry_run:
         with transaction.atomic():
             CERecord.objects.bulk_create(to_create, batch_size=BATCH)
+            aggregates.ce_changed({record.worker_id for record in to_create})
     if progress:
         progress(report.read, len(body))
     report.errors.sort(key=lambda e: e[0])

@@ -262,6 +262,7 @@ def ce_claim_decide(*, claim, actor: User, action: str, comment: str = ""):
                 status=CERecord.Status.ACCEPTED,
             )
             claim.save(update_fields=["record"])
+            aggregates.ce_changed([claim.worker_id])
             title = _("Your offline continuing-education hours were accepted")
         else:
             claim = review_return(claim, actor=actor, comment=comment)
@@ -313,6 +314,8 @@ def courseware_finish(*, courseware, worker: SocialWorker):
                   "completed_on": timezone.localdate(), "course": courseware.title,
                   "status": CERecord.Status.ACCEPTED},
     )
+    if created:
+        aggregates.ce_changed([worker.pk])
     return record, created
 
 

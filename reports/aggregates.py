@@ -12,6 +12,7 @@ Measures (region = the record's own region):
 |------------------|-------|------------------------|------------------------------|--------------------------|
 | registrations    | flow  | registration.region    | month of created_at          | "<kind>:<level>"         |
 | workers          | stock | worker.work_region     | valid_to of the current reg. | "<level>:<stored status>"|
+| ce_met           | stock | worker.work_region     | valid_to of the current reg. | level (valid, CE met)    |
 | stations         | stock | station.region         | month of created_at          | tier (active stations)   |
 | clients          | stock | station.region         | month of created_at          | person type, and "all"   |
 | activities       | flow  | station.region         | month of started_at          | service category         |
@@ -34,6 +35,7 @@ import datetime
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.db import connection, models, transaction
 from django.db.models import Count, Exists, OuterRef
@@ -50,6 +52,7 @@ WORKER_TIMES = "worker_times"
 CLIENTS_SERVED = "clients_served"
 PERSON_TIMES = "person_times"
 SUMMARIES = "summaries"
+CE_MET = "ce_met"
 ALL = "all"
 
 Rows = dict[tuple[int, datetime.date, str, str], int]
@@ -93,6 +96,30 @@ def _workers(region_ids, out: Rows) -> None:
     for r, d, level, status, n in (qs.values_list("worker__work_region_id", "valid_to", "level", "status")
                                    .annotate(n=Count("worker_id", distinct=True)).order_by()):
         out[(r, d, WORKERS, f"{level}:{status}")] += n
+
+
+def _ce_met(region_ids, out: Rows) -> None:
+    """Current valid registrations whose CE hours since valid_from meet the renewal's requirement
+    (72 h assistant, 90 h intermediate and senior), by work region, expiry day and level: "meeting on
+    a date" is the sum over expiry days from that date on. Recomputed with the workers' stock and
+    whenever CE hours are booked (ce_changed)."""
+    from django.db.models import Case, DecimalField, F, Q, Subquery, Sum, Value, When
+    from django.db.models.functions import Coalesce
+
+    from registration.models import CE_HOURS_REQUIRED, CERecord, Registration
+
+    decimal = DecimalField(max_digits=9, decimal_places=1)
+    hours = (CERecord.objects.counted().filter(worker=OuterRef("worker_id"), completed_on__gte=OuterRef("valid_from"))
+             .order_by().values("worker").annotate(s=Sum("hours")).values("s"))
+    need = Case(*[When(level=lvl, then=Value(h)) for lvl, h in CE_HOURS_REQUIRED.items()],
+                default=Value(Decimal(0)), output_field=decimal)
+    qs = _limit(current_registrations().filter(worker__work_region__isnull=False, status=Registration.Status.VALID),
+                "worker__work_region_id", region_ids)
+    qs = qs.annotate(have=Coalesce(Subquery(hours, output_field=decimal), Value(Decimal(0)), output_field=decimal),
+                     need=need).filter(Q(have__gte=F("need")))
+    for r, d, level, n in (qs.values_list("worker__work_region_id", "valid_to", "level")
+                           .annotate(n=Count("worker_id", distinct=True)).order_by()):
+        out[(r, d, CE_MET, level)] += n
 
 
 def _stations(region_ids, out: Rows) -> None:
@@ -154,7 +181,7 @@ def _summaries(region_ids, out: Rows) -> None:
 # Sources by group; a group is what one kind of change can affect.
 SOURCES = {
     REGISTRATIONS: ((REGISTRATIONS,), _registrations),
-    WORKERS: ((WORKERS,), _workers),
+    WORKERS: ((WORKERS, CE_MET), lambda region_ids, out: (_workers(region_ids, out), _ce_met(region_ids, out))),
     STATIONS: ((STATIONS,), _stations),
     CLIENTS: ((CLIENTS,), _clients),
     ACTIVITIES: ((ACTIVITIES, WORKER_TIMES, CLIENTS_SERVED, PERSON_TIMES), _activities),
@@ -308,6 +335,13 @@ def registration_changed(registration) -> None:
     work_region = SocialWorker.objects.filter(pk=registration.worker_id).values_list("work_region_id", flat=True)
     touch((REGISTRATIONS,), registration.region_id)
     touch((WORKERS,), *work_region)
+
+
+def ce_changed(worker_ids) -> None:
+    """CE hours were booked for these workers: the CE stock of their work regions."""
+    from registration.models import SocialWorker
+
+    touch((WORKERS,), *SocialWorker.objects.filter(pk__in=list(worker_ids)).values_list("work_region_id", flat=True))
 
 
 def worker_moved(old_region_id, new_region_id) -> None:

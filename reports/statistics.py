@@ -12,25 +12,19 @@ import datetime
 import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import (
     Case,
     Count,
-    DecimalField,
     Exists,
-    F,
     IntegerField,
     OuterRef,
-    Q,
-    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -198,24 +192,18 @@ def worker_states(root, children, today: datetime.date) -> dict:
 
 def ce_compliance(root, children, today: datetime.date) -> dict:
     """{child pk: (registered, meeting the CE requirement)} for workers whose current registration is
-    in force (valid or expiring). Not an aggregate: CE hours change through imports, claims and
-    courses, so this is one set-based query at read time (a correlated sum per registration)."""
-    from registration.models import CE_HOURS_REQUIRED, CERecord, Registration
-
-    hours = (CERecord.objects.counted()
-             .filter(worker=OuterRef("worker_id"), completed_on__gte=OuterRef("valid_from"), completed_on__lte=today)
-             .order_by().values("worker").annotate(s=Sum("hours")).values("s"))
-    need = Case(*[When(level=lvl, then=Value(h)) for lvl, h in CE_HOURS_REQUIRED.items()],
-                default=Value(Decimal(0)), output_field=DecimalField(max_digits=6, decimal_places=1))
-    rows = (A.current_registrations()
-            .filter(status=Registration.Status.VALID, valid_to__gte=today, **_within(root, "worker__work_region__"))
-            .annotate(child=_child_case(root, children, "worker__work_region__"),
-                      have=Coalesce(Subquery(hours, output_field=DecimalField(max_digits=9, decimal_places=1)),
-                                    Value(Decimal(0)), output_field=DecimalField(max_digits=9, decimal_places=1)),
-                      need=need)
-            .values("child").annotate(total=Count("pk"), met=Count("pk", filter=Q(have__gte=F("need"))))
-            .order_by())
-    return {r["child"]: (r["total"], r["met"]) for r in rows}
+    in force (valid, not expired on `today`): the workers' stock and the CE stock (kept per expiry day
+    and recomputed when hours are booked) summed from `today` on — one query."""
+    rows = (StatRollup.objects.filter(measure__in=[A.WORKERS, A.CE_MET], day__gte=today,
+                                      region_id__in=[root.pk, *(c.pk for c in children)])
+            .values("region_id", "measure", "category").annotate(v=Sum("value")).order_by())
+    out: dict = defaultdict(lambda: [0, 0])
+    for (child, measure, category), v in _by_child(rows, root, children, ["measure", "category"]).items():
+        if measure == A.CE_MET:
+            out[child][1] += v
+        elif category.endswith(":valid"):
+            out[child][0] += v
+    return {child: tuple(pair) for child, pair in out.items()}
 
 
 def stations_with_operator(root, children, today: datetime.date) -> dict:

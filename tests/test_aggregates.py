@@ -312,3 +312,33 @@ def test_statistics_query_count_does_not_grow_with_children(world, regions):
     assert len(after) == len(before)
     assert len(_figure(ctx, "workers_level").rows) == 3 + 5
     assert _figure(ctx, "workers_level").total.cells[-1].value == 8 + 5
+
+
+def test_booking_ce_hours_updates_the_ce_stock_at_once(regions, alice, city_official, worker_in,
+                                                       django_capture_on_commit_callbacks):
+    """A county accepting offline hours moves the CE compliance figure without waiting for the
+    nightly rebuild, and the incremental tables still equal a rebuild."""
+    from registration import review, services
+    from swms.uploads import check_image_upload
+    from tests.registration_fixtures import submitted_application
+    from tests.test_uploads import png_upload
+
+    worker = worker_in()
+    application = submitted_application(worker)
+    with django_capture_on_commit_callbacks(execute=True):
+        review.application_approve(application=application, actor=alice)
+        review.application_approve(application=application, actor=city_official)
+    met = StatRollup.objects.filter(measure=aggregates.CE_MET, region=regions["越秀区"])
+    assert not met.exists()
+    registration = worker.registrations.get()
+    claim = services.ce_claim_submit(
+        worker=worker, data={"provider": "广州社工协会", "course": "督导", "started_on": registration.valid_from,
+                             "finished_on": registration.valid_from, "hours": 72},
+        proof=check_image_upload(png_upload(800, 600)),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        review.ce_claim_decide(claim=claim, actor=alice, action="approve")
+    assert [(m.day, m.category, m.value) for m in met] == [(registration.valid_to, "assistant", 1)]
+    incremental = _table()
+    aggregates.rebuild()
+    assert _table() == incremental
