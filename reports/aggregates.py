@@ -14,6 +14,7 @@ Measures (region = the record's own region):
 | workers          | stock | worker.work_region     | valid_to of the current reg. | "<level>:<stored status>"|
 | ce_met           | stock | worker.work_region     | valid_to of the current reg. | level (valid, CE met)    |
 | stations         | stock | station.region         | month of created_at          | tier (active stations)   |
+| staffed          | stock | station.region         | month of created_at          | tier (staffing rules met)|
 | clients          | stock | station.region         | month of created_at          | person type, and "all"   |
 | activities       | flow  | station.region         | month of started_at          | service category         |
 | worker_times     | flow  | station.region         | month of started_at          | service category         |
@@ -40,6 +41,7 @@ from decimal import Decimal
 from django.db import connection, models, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from .models import StatCount, StatRollup
 
@@ -53,6 +55,7 @@ CLIENTS_SERVED = "clients_served"
 PERSON_TIMES = "person_times"
 SUMMARIES = "summaries"
 CE_MET = "ce_met"
+STAFFED = "staffed"
 ALL = "all"
 
 Rows = dict[tuple[int, datetime.date, str, str], int]
@@ -128,6 +131,23 @@ def _stations(region_ids, out: Rows) -> None:
     qs = _limit(Station.objects.filter(deleted_at__isnull=True), "region_id", region_ids)
     for r, d, tier, n in qs.values_list("region_id", _month("created_at"), "tier").annotate(n=Count("pk")).order_by():
         out[(r, _day(d), STATIONS, tier)] += n
+    _staffed(qs, out)
+
+
+def _staffed(stations, out: Rows) -> None:
+    """Stations meeting the Shenmu staffing rules today (stations.services.staffing_warnings, the one rule
+    the station pages warn with): the stations and their current workers in two queries. Recomputed
+    when a station or its workers change, and nightly (years of practice grow with time)."""
+    from stations.models import StationWorker
+    from stations.services import staffing_warnings
+
+    stations = list(stations.only("pk", "region_id", "tier", "created_at"))
+    workers = defaultdict(list)
+    for w in StationWorker.objects.current().filter(station__in=[s.pk for s in stations]):
+        workers[w.station_id].append(w)
+    for s in stations:
+        if not staffing_warnings(s, workers[s.pk]):
+            out[(s.region_id, timezone.localtime(s.created_at).date().replace(day=1), STAFFED, s.tier)] += 1
 
 
 def _clients(region_ids, out: Rows) -> None:
@@ -182,7 +202,7 @@ def _summaries(region_ids, out: Rows) -> None:
 SOURCES = {
     REGISTRATIONS: ((REGISTRATIONS,), _registrations),
     WORKERS: ((WORKERS, CE_MET), lambda region_ids, out: (_workers(region_ids, out), _ce_met(region_ids, out))),
-    STATIONS: ((STATIONS,), _stations),
+    STATIONS: ((STATIONS, STAFFED), _stations),
     CLIENTS: ((CLIENTS,), _clients),
     ACTIVITIES: ((ACTIVITIES, WORKER_TIMES, CLIENTS_SERVED, PERSON_TIMES), _activities),
     SUMMARIES: ((SUMMARIES,), _summaries),
@@ -355,6 +375,11 @@ def station_changed(station, old_region_id=None) -> None:
 
 def client_changed(client) -> None:
     touch((CLIENTS,), _station_region(client.station_id))
+
+
+def station_workers_changed(station) -> None:
+    """A station's workers changed: whether it meets the staffing rules."""
+    touch((STATIONS,), station.region_id)
 
 
 def activity_changed(activity) -> None:

@@ -318,7 +318,7 @@ def statistics(*, root, period: Period, today: datetime.date | None = None, dril
     by_measure: dict = defaultdict(dict)
     for (c, m, cat), v in flows.items():
         by_measure[m][(c, cat)] = v
-    stocks = sums(root, children, [A.STATIONS, A.CLIENTS])
+    stocks = sums(root, children, [A.STATIONS, A.STAFFED, A.CLIENTS])
     station_months = sums(root, children, [A.STATIONS], last=period.last, by_day=True)
     workers = worker_states(root, children, today)
     ce = ce_compliance(root, children, today)
@@ -417,11 +417,16 @@ def statistics(*, root, period: Period, today: datetime.date | None = None, dril
             n = sum(v for (c, m, cat), v in stocks.items()
                     if m == A.STATIONS and (key is None or c == key) and (tier is None or cat == tier))
             return Cell(n, url_or_none("stations:list", region=region.pk, tier=tier))
-        return Cell(sum(operated.values()) if key is None else operated.get(key, 0))
+        if i == len(tiers) + 1:
+            return Cell(sum(operated.values()) if key is None else operated.get(key, 0))
+        return Cell(sum(v for (c, m, _cat), v in stocks.items() if m == A.STAFFED and (key is None or c == key)))
     figures.append(b.figure("stations", _("Social work stations by tier"),
-                            [str(t.label) for t in tiers] + [_("Total"), _("With an operator today")],
+                            [str(t.label) for t in tiers] + [_("Total"), _("With an operator today"),
+                                                             _("Meeting the staffing rules")],
                             present({k: v for k, v in stocks.items() if k[1] == A.STATIONS}), st_cell,
-                            note=_("Stations not deleted, today."), ))
+                            note=_("Stations not deleted, today. Staffing rules (Shenmu measures): a hub or station has a head "
+                                   "with at least the intermediate qualification and two years of practice; a "
+                                   "room has a certified worker.")))
     figures[-1].chart_column = len(tiers)
 
     # Clients by person type (today).

@@ -293,6 +293,7 @@ def _worker_create(station, data, source, social_worker, actor) -> StationWorker
             worker.save()
     except IntegrityError:
         raise StationError(_("This person already works at this station.")) from None
+    aggregates.station_workers_changed(worker.station)
     return worker
 
 
@@ -310,6 +311,7 @@ def station_worker_update(*, worker: StationWorker, data: dict, actor: User) -> 
             worker.save()
     except IntegrityError:
         raise StationError(_("This person already works at this station.")) from None
+    aggregates.station_workers_changed(worker.station)
     return worker
 
 
@@ -323,15 +325,19 @@ def station_worker_leave(*, worker: StationWorker, left_on: datetime.date, reaso
     worker._history_user = actor
     worker._change_reason = "left"
     worker.save(update_fields=["left_on", "left_reason", "is_head"])
+    aggregates.station_workers_changed(worker.station)
     return worker
 
 
 def station_workers_sync_from_registry(social_worker: SocialWorker) -> int:
     """Refresh every current synced post of this social worker (called when the registry changes)."""
     values = registry_values(social_worker)
-    return StationWorker.objects.filter(
+    posts = StationWorker.objects.filter(
         social_worker=social_worker, source=StationWorker.Source.SYNCED, left_on__isnull=True
-    ).update(**values)
+    )
+    for station in Station.objects.filter(pk__in=posts.values("station_id")):
+        aggregates.station_workers_changed(station)  # a level or practice start may change the staffing
+    return posts.update(**values)
 
 
 # --- Staffing rules (Shenmu measures) ------------------------------------------------------------

@@ -342,3 +342,27 @@ def test_booking_ce_hours_updates_the_ce_stock_at_once(regions, alice, city_offi
     incremental = _table()
     aggregates.rebuild()
     assert _table() == incremental
+
+
+def test_stations_meeting_the_staffing_rules_follow_their_workers(regions, alice, charlie,
+                                                                  django_capture_on_commit_callbacks):
+    """A station counts as staffed once its head holds the intermediate qualification with two years of
+    practice (Shenmu measures); the figure moves when the station's workers change, and equals a rebuild."""
+    with django_capture_on_commit_callbacks(execute=True):
+        hq, _ = create_station(alice, regions)
+        create_station(charlie, regions, name="沙面站", region=regions["沙面街道"])
+    ctx = lambda: statistics(root=regions["广州市"], period=period_from({}, TODAY)[1])  # noqa: E731
+    staffed = lambda name: _values(_figure(ctx(), "stations"), name)[-1]  # noqa: E731
+    assert staffed("越秀区") == 0 and staffed("荔湾区") == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        head = add_worker(hq, name="黄站长")
+        station_services.station_worker_update(worker=head, data={
+            "is_head": True, "level": "intermediate", "certificate_no": "S-1",
+            "practice_since": TODAY - datetime.timedelta(days=800)}, actor=alice)
+    assert staffed("越秀区") == 1 and staffed("荔湾区") == 0
+    incremental = _table()
+    aggregates.rebuild()
+    assert _table() == incremental
+    with django_capture_on_commit_callbacks(execute=True):
+        station_services.station_worker_leave(worker=head, left_on=TODAY, reason="调动", actor=alice)
+    assert staffed("越秀区") == 0
