@@ -1,6 +1,7 @@
 import datetime
 
 import django_filters
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -131,6 +132,12 @@ class RegistryFilter(django_filters.FilterSet):
                                             widget=django_filters.widgets.BooleanWidget())
     q = django_filters.CharFilter(label=_("full name"), method="filter_q")
     id_number = django_filters.CharFilter(label=_("ID number"), method="filter_id_number")
+    # Workers registered (a registration of this kind created) in a period: where the statistics' counts
+    # of new registrations and renewals lead. Applied together in filter_queryset.
+    kind = django_filters.ChoiceFilter(label=_("registration kind"), choices=RegistrationKind.choices,
+                                       method="filter_later")
+    registered_from = django_filters.DateFilter(label=_("Registered from"), method="filter_later")
+    registered_to = django_filters.DateFilter(label=_("Registered until"), method="filter_later")
 
     class Meta:
         model = Registration
@@ -139,6 +146,24 @@ class RegistryFilter(django_filters.FilterSet):
     def __init__(self, *args, on_date, **kwargs):
         self.on_date = on_date
         super().__init__(*args, **kwargs)
+
+    def filter_later(self, queryset, name, value):
+        return queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        kind, first, last = data.get("kind"), data.get("registered_from"), data.get("registered_to")
+        if not (kind or first or last):
+            return queryset
+        registered = Registration.objects.filter(worker=OuterRef("worker"))
+        if kind:
+            registered = registered.filter(kind=kind)
+        if first:
+            registered = registered.filter(created_at__date__gte=first)
+        if last:
+            registered = registered.filter(created_at__date__lte=last)
+        return queryset.filter(Exists(registered))
 
     def filter_status(self, queryset, name, value):
         return queryset.filter(registration_state_q(value, on_date=self.on_date))

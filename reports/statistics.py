@@ -391,7 +391,10 @@ def statistics(*, root, period: Period, today: datetime.date | None = None, dril
         kind = kinds[i].value if i < len(kinds) else None
         n = sum(v for (c, cat), v in by_measure[A.REGISTRATIONS].items()
                 if (key is None or c == key) and (kind is None or cat.startswith(kind + ":")))
-        return Cell(n)
+        # Each kind links to the registry's workers registered so in the period (a worker registers once
+        # per kind in a period); the total counts registrations, which a renewed worker has two of.
+        return Cell(n, url_or_none(registry, region=region.pk, kind=kind, registered_from=period.first,
+                                   registered_to=period.end_day) if kind else None)
     figures.append(b.figure("registrations", _("New registrations and renewals by kind"),
                             [str(k.label) for k in kinds] + [_("Total")],
                             present({k: v for k, v in flows.items() if k[1] == A.REGISTRATIONS}), reg_cell,
@@ -402,8 +405,11 @@ def statistics(*, root, period: Period, today: datetime.date | None = None, dril
     for m in period.months:
         cells = []
         for kind in [k.value for k in kinds] + [None]:
+            month_end = _add_months(m, 1) - datetime.timedelta(days=1)
             cells.append(Cell(sum(v for (_c, _m, cat, d), v in by_month.items()
-                                  if d == m and (kind is None or cat.startswith(kind + ":")))))
+                                  if d == m and (kind is None or cat.startswith(kind + ":"))),
+                              url_or_none(registry, region=root.pk, kind=kind, registered_from=m,
+                                          registered_to=month_end) if kind else None))
         month_fig.rows.append(Row(None, f"{m:%Y-%m}", cells))
     month_fig.total = Row(None, _("Total"), [Cell(_sum_rows(month_fig, i)) for i in range(len(kinds) + 1)])
     figures.append(month_fig)

@@ -143,3 +143,21 @@ def test_workbench_query_count_does_not_grow_with_child_regions(client, regions,
         response = client.get(reverse("reports:workbench"))
     assert response.context["stats"]["workers"] == 4
     assert len(after) == len(before)
+
+
+@pytest.mark.usefixtures("world")
+def test_registration_counts_link_to_the_registry_of_workers_registered_then(client, regions, city_official):
+    response = _get(client, city_official, "reports:statistics")
+    fig = next(f for f in response.context["figures"] if f.code == "registrations")
+    checked = 0
+    for row in [*fig.rows, fig.total]:
+        for cell in row.cells[:-1]:  # one column per kind; the total counts registrations, not workers
+            assert cell.url and "registered_from=" in cell.url
+            listed = client.get(cell.url)
+            assert listed.status_code == 200 and listed.context["page"].paginator.count == cell.value
+            checked += cell.value
+    assert checked > 0
+    month = next(f for f in response.context["figures"] if f.code == "registrations_month")
+    for row in month.rows:
+        for cell in row.cells[:-1]:
+            assert client.get(cell.url).context["page"].paginator.count == cell.value
