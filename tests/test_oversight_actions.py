@@ -169,3 +169,13 @@ def test_reissue_issues_a_due_certificate_that_never_was(registration, city_offi
         # Clicked twice before the task ran: the task itself is idempotent, one certificate results.
         assert oversight.certificate_reissue(registration=registration, actor=city_official) is True
     assert Certificate.objects.filter(registration=registration).count() == 1
+
+
+def test_review_log_shows_no_state_change_for_an_oversight_row(client, regions):
+    from django.template.loader import render_to_string
+
+    from swms.models import ReviewLog
+
+    row = ReviewLog(action="freeze", from_state="approved", to_state="approved", comment="R1：原因")
+    html = render_to_string("includes/review_log.html", {"log": [row]})
+    assert "→" not in html and "R1：原因" in html
