@@ -155,6 +155,7 @@ def test_registration_counts_link_to_the_registry_of_workers_registered_then(cli
             assert cell.url and "registered_from=" in cell.url
             listed = client.get(cell.url)
             assert listed.status_code == 200 and listed.context["page"].paginator.count == cell.value
+            assert 'data-testid="registered-filter"' in listed.content.decode()  # the list says why
             checked += cell.value
     assert checked > 0
     month = next(f for f in response.context["figures"] if f.code == "registrations_month")
