@@ -1,5 +1,6 @@
 """The shared body of the Excel import commands: progress, summary, error workbook, exit code."""
 
+import abc
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -8,15 +9,16 @@ from django.utils.translation import gettext as _
 from .xlsx_import import ImportFileError
 
 
-class ImportCommand(BaseCommand):
+class ImportCommand(BaseCommand, abc.ABC):
     """Subclasses set `help` and implement `run(path, dry_run, progress, **options)` → ImportReport."""
 
     def add_arguments(self, parser):
         parser.add_argument("file")
         parser.add_argument("--dry-run", action="store_true", help="Validate and report; write nothing.")
 
+    @abc.abstractmethod
     def run(self, *, path, dry_run, progress, **options):
-        raise NotImplementedError  # pragma: no cover - each command implements it
+        """Read and import `path` (nothing written on a dry run); return the ImportReport."""
 
     def handle(self, *args, file, dry_run, **options):
         started = time.monotonic()

@@ -6,6 +6,7 @@ provider's API (Aliyun, Tencent Cloud, a government SMS gateway).
 
 from __future__ import annotations
 
+import abc
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,12 @@ class SMS:
     text: str
 
 
-class BaseSMSBackend:
+class BaseSMSBackend(abc.ABC):
+    """A backend sends one message; a provider adapter subclasses this (it cannot be instantiated)."""
+
+    @abc.abstractmethod
     def send(self, message: SMS) -> None:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """Deliver `message`, raising on failure so the delivery task retries."""
 
 
 class ConsoleBackend(BaseSMSBackend):
