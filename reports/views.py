@@ -99,7 +99,7 @@ def _statistics_context(request, pk=None) -> dict:
     context["form"] = form
     top = request.user.region
     context["trail"] = [r for r in root.get_ancestors(include_self=True)
-                        if top is None or (r.tree_id == top.tree_id and r.lft >= top.lft and r.rght <= top.rght)]
+                        if top is None or top.contains(r)]
     return context
 
 

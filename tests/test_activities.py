@@ -721,3 +721,14 @@ def test_a_worker_synced_from_the_registry_can_lead(hq, regions):
     synced = station_services.station_worker_add_synced(
         station=hq["station"], social_worker=registered(regions), actor=hq["station"].account)
     assert make_activity(hq["station"], synced, hq["clients"]).lead_worker == synced
+
+
+def test_picker_query_count_does_not_grow_with_the_matches(hq, client, django_assert_max_num_queries):
+    station_login(client, hq["station"])
+    with django_assert_max_num_queries(15) as few:
+        _search(client, "张")
+    for i in range(19):
+        add_client(hq["station"], f"张{i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = _search(client, "张")
+    assert html.count("data-pick=") == 20

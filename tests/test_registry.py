@@ -297,3 +297,18 @@ def test_certificate_list_by_period_kind_and_region(client, two_counties, region
     client.force_login(alice)
     assert shown() == {two_counties["yuexiu"].pk}
     assert client.get(url, {"region": regions["荔湾区"].pk}).status_code == 404
+
+
+def test_certificate_list_query_count_does_not_grow_with_the_rows(
+    client, two_counties, worker_in, alice, city_official, django_capture_on_commit_callbacks,
+    django_assert_max_num_queries,
+):
+    client.force_login(city_official)
+    url = reverse("registration:certificate-list")
+    with django_assert_max_num_queries(25) as two:
+        assert client.get(url).status_code == 200
+    for _ in range(3):
+        approve(submitted_application(worker_in("洪桥街道")), alice, city_official, django_capture_on_commit_callbacks)
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        response = client.get(url)
+    assert len(response.context["rows"]) == 5
