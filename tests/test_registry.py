@@ -312,3 +312,13 @@ def test_certificate_list_query_count_does_not_grow_with_the_rows(
     with django_assert_max_num_queries(len(two.captured_queries)):
         response = client.get(url)
     assert len(response.context["rows"]) == 5
+
+
+def test_worker_file_opens_for_a_worker_without_history(client, regions, alice):
+    """Workers brought in by a bulk import (COPY, no simple_history rows) still have a file page."""
+    registration = registration_ending(regions, 300)
+    registration.worker.history.all().delete()
+    registration.history.all().delete()
+    client.force_login(alice)
+    response = client.get(reverse("registration:registry-worker", args=[registration.worker.pk]))
+    assert response.status_code == 200 and registration.registration_no in response.content.decode()

@@ -163,7 +163,9 @@ def _history_rows(records, subject: str) -> list[dict]:
     """Each historical version (newest first) with the fields it changed against the one before it."""
     records = list(records)
     rows = []
-    for record, older in zip(records, [*records[1:], None], strict=True):
+    # Each version against the next older one (the oldest against nothing); no versions at all is
+    # normal for workers brought in by a bulk import.
+    for record, older in zip(records, [*records[1:], None][:len(records)], strict=True):
         changed = []
         if older is not None:
             model = record.instance_type
