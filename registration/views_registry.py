@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.views import region_tree_root_for
 from swms.decorators import official_required
-from swms.exports import Table, export_response
+from swms.exports import Table, export_requested, export_response
 from swms.ids import normalize_ric
 from swms.models import Action
 from swms.pii import mask_id_number
@@ -58,7 +58,7 @@ def _is_id_number(value: str) -> bool:
 @require_http_methods(["GET", "POST"])
 def registry_list(request):
     """Registered workers with their current registration; an exact ID number is searched by POST."""
-    if request.GET.get("export") == "xlsx":
+    if export_requested(request):
         return export_response(request, registry_table)
     id_number = request.POST.get("id_number", "").strip() if request.method == "POST" else ""
     filterset, region, today = _registry(request, id_number=id_number)

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import UserKind
 from stations.current import station_required
 from swms.decorators import official_required
-from swms.exports import Table, export_response
+from swms.exports import Table, export_requested, export_response
 
 from .selectors import official_review_counts, official_workbench_figures, station_workbench
 
@@ -107,7 +107,7 @@ def _statistics_context(request, pk=None) -> dict:
 @official_required
 def statistics_view(request, pk=None):
     """统计分析: the figures of a region by child region, for a period; drill down by the region names."""
-    if request.GET.get("export") == "xlsx":
+    if export_requested(request):
         return export_response(request, statistics_table)
     return render(request, "reports/statistics.html", _statistics_context(request, pk))
 

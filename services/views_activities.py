@@ -20,7 +20,7 @@ from accounts.views import region_tree_root_for
 from stations.current import station_required
 from swms.decorators import official_required
 from swms.domains import ServiceDomain
-from swms.exports import Table, export_response
+from swms.exports import Table, export_requested, export_response
 from swms.pii import mask_id_number, mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 
@@ -241,7 +241,7 @@ def _official_rows(request):
 def official_activity_list(request):
     """服务活动管理 for officials (manual 2.6): region tree, search, the filter panel, Excel export."""
     qs, region, filterset = _official_rows(request)
-    if request.GET.get("export") == "xlsx":
+    if export_requested(request):
         return export_response(request, activity_table)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

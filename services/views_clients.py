@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.views import region_tree_root_for
 from stations.current import station_required
 from swms.decorators import official_required
-from swms.exports import Table, export_response
+from swms.exports import Table, export_requested, export_response
 from swms.pii import mask_id_number, mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 
@@ -155,18 +155,14 @@ def _official_rows(request):
 @official_required
 def official_client_list(request):
     qs, filterset, region = _official_rows(request)
-    if request.GET.get("export") == "xlsx":
+    if export_requested(request):
         return export_response(request, client_table)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     _with_type_labels(page.object_list)
-    export_query = request.GET.copy()
-    export_query.pop("page", None)
-    export_query["export"] = "xlsx"
     return render(request, "services/clients/official_list.html", {
         "page": page, "filter": filterset, "region": region,
         "panel_fields": [filterset.form[f] for f in OfficialClientFilter.panel_fields],
         "tree_roots": region_tree_root_for(request.user), "list_url": "services:official-client-list",
-        "export_query": export_query.urlencode(),
     })
 
 

@@ -15,7 +15,7 @@ from accounts.views import region_cascade, region_tree_root_for
 from registration.models import Organization
 from swms.decorators import official_required
 from swms.domains import ServiceDomain
-from swms.exports import Table, export_response
+from swms.exports import Table, export_requested, export_response
 from swms.ids import normalize_ric
 from swms.pii import mask_id_number
 from swms.scoping import get_visible_or_404, within_requested_region
@@ -62,7 +62,7 @@ def _station_rows(request):
 @official_required
 def station_list(request):
     qs, region, q = _station_rows(request)
-    if request.GET.get("export") == "xlsx":
+    if export_requested(request):
         return export_response(request, station_table)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     return render(request, "stations/list.html", {

@@ -5,8 +5,11 @@ written by Celery, whose page shows the progress and then the download.
 A list page exports through one function that rebuilds its table from (user, query string):
 
     def client_table(request) -> Table: ...          # uses request.user and request.GET only
-    if request.GET.get("export") == "xlsx":
+    if export_requested(request):                    # ?export=xlsx or ?export=csv
         return export_response(request, client_table)
+
+and its template shows the buttons with `{% load swms %}{% export_buttons %}` (the current query
+string, without the page number, plus the format).
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+EXPORT_FORMATS = ("xlsx", "csv")
+
+
+def export_requested(request) -> bool:
+    """True if the list page was asked for a file (?export=xlsx or ?export=csv) rather than HTML."""
+    return request.GET.get("export") in EXPORT_FORMATS
+
 
 @dataclass
 class Table:
@@ -39,7 +49,12 @@ def export_response(request, builder: Callable[..., Table]):
     from swms.models import ExportJob
 
     table = builder(request)
+    fmt = request.GET.get("export")
+    if fmt == "csv":
+        table.filename = table.filename.rsplit(".", 1)[0] + ".csv"
     if table.total <= settings.SWMS_EXPORT_SYNC_ROWS:
+        if fmt == "csv":
+            return csv_response(table.filename, table.headers, table.rows)
         return xlsx_response(table.filename, table.headers, table.rows, sheet_title=table.sheet_title)
     params = request.GET.copy()
     params.pop("export", None)
@@ -80,6 +95,33 @@ def xlsx_response(filename: str, headers: list[str], rows: Iterable[Iterable], s
     handle.seek(0)
     return FileResponse(handle, as_attachment=True, filename=filename,
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def write_csv(handle, headers: list, rows: Iterable[Iterable], progress: Callable[[int], None] | None = None,
+              every: int = 500) -> int:
+    """Write UTF-8 CSV with a byte-order mark (so that Excel opens Chinese text) to binary `handle`."""
+    import csv
+    import io
+
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="", write_through=True)
+    writer = csv.writer(text)
+    writer.writerow([str(h) for h in headers])
+    n = 0
+    for row in rows:
+        writer.writerow([_cell_value(v) for v in row])
+        n += 1
+        if progress is not None and n % every == 0:
+            progress(n)
+    text.flush()
+    text.detach()
+    return n
+
+
+def csv_response(filename: str, headers: list[str], rows: Iterable[Iterable]):
+    handle = tempfile.TemporaryFile(suffix=".csv")
+    write_csv(handle, headers, rows)
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=filename, content_type="text/csv; charset=utf-8")
 
 
 def _cell_value(value):

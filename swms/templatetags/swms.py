@@ -30,3 +30,17 @@ def parens(value) -> str:
     if value in (None, ""):
         return ""
     return format_html(pgettext("in brackets", " ({})"), value)
+
+
+@register.inclusion_tag("includes/export_buttons.html", takes_context=True)
+def export_buttons(context, testid: str = "export"):
+    """"Export to Excel" and "CSV" links for the list on this page: its query string without the page."""
+    request = context["request"]
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("export", None)
+    links = {}
+    for fmt in ("xlsx", "csv"):
+        query["export"] = fmt
+        links[fmt] = "?" + query.urlencode()
+    return {"links": links, "testid": testid}
