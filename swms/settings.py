@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "services",
     "notices",
     "reports",
+    "spotchecks",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("public/", include("notices.urls_public")),
     path("stations/", include("stations.urls")),
     path("services/", include("services.urls")),
+    path("spotchecks/", include("spotchecks.urls")),
     path("exports/<int:pk>/", views_exports.export_detail, name="export-detail"),
     path("exports/<int:pk>/download/", views_exports.export_download, name="export-download"),
     path("i18n/", include("django.conf.urls.i18n")),
