@@ -259,15 +259,24 @@ def activity_table(request) -> Table:
     headers = [_("service code"), _("category"), _("activity name"), _("status"), _("station"), _("station code"),
                _("region"), _("responsible worker"), _("contact phone"), _("service domains"), _("start"), _("end"),
                _("location"), _("clients served"), _("workers taking part"), _("volunteers")]
-    domains = dict(ServiceDomain.choices)
+    tz = timezone.get_current_timezone()
+    # Labels resolved once per export; rows as tuples, not model instances (bench/bench_exports.py).
+    domains = {value: str(label) for value, label in ServiceDomain.choices}
+    categories = {value: str(label) for value, label in Activity._meta.get_field("category").choices}
+    statuses = {value: str(label) for value, label in Activity._meta.get_field("status").choices}
+    columns = ("code", "category", "name", "status", "station__name", "station__code", "station__region__name",
+               "lead_worker__name", "contact_phone", "service_domains", "started_at", "ended_at", "location",
+               "client_count", "worker_count", "volunteer_count")
 
     def rows():
-        for a in qs.iterator(chunk_size=1000):
-            yield [a.code, a.get_category_display(), a.name, a.get_status_display(), a.station.name, a.station.code,
-                   a.station.region.name, a.lead_worker.name, a.contact_phone,
-                   "、".join(str(domains.get(d, d)) for d in a.service_domains),
-                   timezone.localtime(a.started_at), timezone.localtime(a.ended_at) if a.ended_at else None,
-                   a.location, a.client_count, a.worker_count, a.volunteer_count]
+        for (code, category, name, status, station_name, station_code, region_name, lead_name, contact_phone,
+             service_domains, started_at, ended_at, location, client_count, worker_count,
+             volunteer_count) in qs.values_list(*columns).iterator(chunk_size=2000):
+            yield [code, categories.get(category, category), name, statuses.get(status, status), station_name,
+                   station_code, region_name, lead_name, contact_phone,
+                   "、".join(domains.get(d, d) for d in service_domains or ()),
+                   started_at.astimezone(tz), ended_at.astimezone(tz) if ended_at else None,
+                   location, client_count, worker_count, volunteer_count]
 
     return Table(f"activities-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(), _("Service activities"),
                  qs.count())

@@ -1,6 +1,9 @@
-"""Excel exports of filtered lists: a write-only workbook written row by row, never the whole table in
-memory. Small lists download at once; large ones (over SWMS_EXPORT_SYNC_ROWS) become an `ExportJob`
-written by Celery, whose page shows the progress and then the download.
+"""Excel (.xlsx) and CSV exports of filtered lists, written row by row as the rows come from the
+database, never the whole table in memory (swms/xlsx.py). Small lists download at once; large ones
+(over SWMS_EXPORT_SYNC_ROWS) become an `ExportJob` written in the background — by a Celery worker when a
+broker is configured, else by a thread of the web process — whose page shows the progress, then the
+download until the file expires (SWMS_EXPORT_RETENTION_DAYS). A job whose runner died is marked failed
+by the sweep (no heartbeat for SWMS_EXPORT_STALE_MINUTES) and its owner can start it again.
 
 A list page exports through one function that rebuilds its table from (user, query string):
 
@@ -14,18 +17,25 @@ string, without the page number, plus the format).
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
+import logging
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.http import FileResponse
 from django.shortcuts import redirect
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from django.utils import timezone
+
+from swms.xlsx import write_xlsx_stream
+
+logger = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("xlsx", "csv")
 
@@ -58,33 +68,103 @@ def export_response(request, builder: Callable[..., Table]):
         return xlsx_response(table.filename, table.headers, table.rows, sheet_title=table.sheet_title)
     params = request.GET.copy()
     params.pop("export", None)
+    now = timezone.now()
     job = ExportJob.objects.create(user=request.user, builder=f"{builder.__module__}.{builder.__qualname__}",
-                                   params=params.urlencode(), filename=table.filename, total=table.total)
+                                   params=params.urlencode(), filename=table.filename, total=table.total,
+                                   format="csv" if fmt == "csv" else "xlsx", created_at=now, heartbeat_at=now)
+    transaction.on_commit(partial(start_export, job.pk, job.attempt))
+    return redirect("export-detail", pk=job.pk)
+
+
+def export_runner() -> str:
+    """How a background export runs: "celery" with a broker, else "thread" (the demo without Redis);
+    "inline" (in the commit hook of the request) is for tests only. SWMS_EXPORT_RUNNER overrides."""
+    return settings.SWMS_EXPORT_RUNNER or ("celery" if settings.CELERY_BROKER_URL else "thread")
+
+
+def start_export(job_id: int, attempt: int) -> None:
+    """Hand a committed job to its runner. Never runs a large export in the request itself: without a
+    broker, eager Celery would, and gunicorn would kill it at its timeout leaving the job "running"."""
     from swms.tasks import run_export
 
-    transaction.on_commit(lambda: run_export.delay(job.pk))
-    return redirect("export-detail", pk=job.pk)
+    runner = export_runner()
+    if runner == "celery":
+        run_export.delay(job_id, attempt)
+    elif runner == "inline":
+        run_export(job_id, attempt)
+    else:
+        thread = threading.Thread(target=_run_in_thread, args=(job_id, attempt), daemon=True,
+                                  name=f"export-{job_id}")
+        _threads.append(thread)
+        thread.start()
+
+
+_threads: list[threading.Thread] = []
+
+
+def _run_in_thread(job_id: int, attempt: int) -> None:
+    from swms.tasks import run_export
+
+    try:
+        run_export(job_id, attempt)
+    except Exception:  # already recorded on the job (FAILED); the thread just ends
+        logger.exception("export job %s failed", job_id)
+    finally:
+        connections.close_all()  # this thread's own connections, not the request's
+
+
+def wait_for_export_threads(timeout: float = 60) -> None:
+    """Join the background export threads of this process (tests, and `manage.py` scripts that export)."""
+    while _threads:
+        _threads.pop().join(timeout)
+
+
+def export_retry(*, job_id: int, user) -> bool:
+    """Start a failed job of `user` again (a new attempt); anything else is left alone, so a double click
+    or a stale form does nothing. Returns True if the job was restarted."""
+    from swms.models import ExportJob
+
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().filter(pk=job_id, user=user).first()
+        if job is None or job.status != ExportJob.Status.FAILED:
+            return False
+        now = timezone.now()
+        job.status, job.attempt, job.done_rows, job.error = ExportJob.Status.PENDING, job.attempt + 1, 0, ""
+        job.heartbeat_at, job.finished_at = now, None
+        job.save(update_fields=["status", "attempt", "done_rows", "error", "heartbeat_at", "finished_at"])
+        transaction.on_commit(partial(start_export, job.pk, job.attempt))
+    return True
+
+
+def sweep_stale_exports(**filters) -> int:
+    """Mark jobs whose runner died (no heartbeat for SWMS_EXPORT_STALE_MINUTES) as failed, so that their
+    owner sees it and can start them again. Returns how many."""
+    from swms.models import ExportJob
+
+    cutoff = timezone.now() - datetime.timedelta(minutes=settings.SWMS_EXPORT_STALE_MINUTES)
+    return ExportJob.objects.filter(
+        status__in=[ExportJob.Status.PENDING, ExportJob.Status.RUNNING], heartbeat_at__lt=cutoff, **filters,
+    ).update(status=ExportJob.Status.FAILED, error=ExportJob.STALE, finished_at=timezone.now())
+
+
+def purge_expired_exports() -> int:
+    """Delete the files of finished jobs past their expiry (SWMS_EXPORT_RETENTION_DAYS). Returns how many."""
+    from swms.models import ExportJob
+
+    count = 0
+    for job in ExportJob.objects.filter(status=ExportJob.Status.DONE, expires_at__lte=timezone.now()).iterator():
+        if job.file:
+            job.file.delete(save=False)
+        count += ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.DONE).update(
+            status=ExportJob.Status.EXPIRED, file="")
+    return count
 
 
 def write_xlsx(handle, headers: list, rows: Iterable[Iterable], sheet_title: str = "Sheet1",
                progress: Callable[[int], None] | None = None, every: int = 500) -> int:
     """Write the workbook to `handle`; `progress(n)` is called every `every` rows. Returns the row count."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(sheet_title)[:31])
-    header_cells = []
-    for title in headers:
-        cell = WriteOnlyCell(sheet, value=str(title))
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    n = 0
-    for row in rows:
-        sheet.append([_cell_value(v) for v in row])
-        n += 1
-        if progress is not None and n % every == 0:
-            progress(n)
-    workbook.save(handle)
-    return n
+    return write_xlsx_stream(handle, headers, rows, sheet_title, convert=_cell_value, progress=progress,
+                             every=every)
 
 
 def xlsx_response(filename: str, headers: list[str], rows: Iterable[Iterable], sheet_title: str = "Sheet1"):
@@ -100,15 +180,12 @@ def xlsx_response(filename: str, headers: list[str], rows: Iterable[Iterable], s
 def write_csv(handle, headers: list, rows: Iterable[Iterable], progress: Callable[[int], None] | None = None,
               every: int = 500) -> int:
     """Write UTF-8 CSV with a byte-order mark (so that Excel opens Chinese text) to binary `handle`."""
-    import csv
-    import io
-
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="", write_through=True)
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     writer = csv.writer(text)
     writer.writerow([str(h) for h in headers])
     n = 0
     for row in rows:
-        writer.writerow([_cell_value(v) for v in row])
+        writer.writerow([_csv_value(v) for v in row])
         n += 1
         if progress is not None and n % every == 0:
             progress(n)
@@ -124,7 +201,16 @@ def csv_response(filename: str, headers: list[str], rows: Iterable[Iterable]):
     return FileResponse(handle, as_attachment=True, filename=filename, content_type="text/csv; charset=utf-8")
 
 
+_FORMULA_START = ("=", "+", "-", "@")
+
+
 def _cell_value(value):
+    kind = type(value)  # the common cases first: this runs for every cell of a million-row export
+    if kind is str:
+        # A leading formula character in user data must not become a formula (CSV/formula injection).
+        return "'" + value if value[:1] in _FORMULA_START else value
+    if kind is int or kind is float or kind is datetime.date:
+        return value
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
@@ -133,3 +219,10 @@ def _cell_value(value):
         # A leading formula character in user data must not become a formula (CSV/formula injection).
         return "'" + value
     return value if isinstance(value, int | float | datetime.date) else str(value)
+
+
+def _csv_value(value):
+    value = _cell_value(value)
+    if type(value) is datetime.datetime:
+        return value.isoformat(" ", "seconds")  # what Excel parses as a date and time
+    return value

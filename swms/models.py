@@ -111,13 +111,22 @@ def review_log_for(obj) -> models.QuerySet[ReviewLog]:
 
 
 class ExportJob(models.Model):
-    """A large Excel export written in the background (Celery), with progress, for its requester only."""
+    """A large export written in the background (a Celery worker, or a thread without a broker), with
+    progress, for its requester only; the file is removed after SWMS_EXPORT_RETENTION_DAYS."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", "Excel"
+        CSV = "csv", "CSV"
+
+    # `error` of a job marked failed by the sweep: its runner stopped sending heartbeats.
+    STALE = "stale"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     # Dotted path of the function that rebuilds the table from (user, query string): the same code as
@@ -126,17 +135,28 @@ class ExportJob(models.Model):
     params = models.TextField(blank=True)
     filename = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    format = models.CharField(max_length=4, choices=Format.choices, default=Format.XLSX)
     total = models.PositiveIntegerField(default=0)
     done_rows = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="exports/", blank=True, max_length=200)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Each retry is a new attempt: a runner of an older attempt (a late Celery redelivery) does nothing.
+    attempt = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
+    # Touched with the progress; a running job without a heartbeat for a while has lost its runner.
+    heartbeat_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("export")
         verbose_name_plural = _("exports")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="exportjob_user_idx"),
+            models.Index(fields=["status", "heartbeat_at"], name="exportjob_status_idx"),
+        ]
 
     def __str__(self):
         return f"{self.filename} ({self.status})"
@@ -144,3 +164,7 @@ class ExportJob(models.Model):
     @property
     def percent(self) -> int:
         return int(self.done_rows * 100 / self.total) if self.total else (100 if self.status == "done" else 0)
+
+    @property
+    def stalled(self) -> bool:
+        return self.status == self.Status.FAILED and self.error == self.STALE

@@ -13,6 +13,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CAPTCHA_TEST_MODE = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("SWMS_CELERY_EAGER", "1") == "1"
+# Export jobs run in the request's commit hook like the other eager tasks; tests/test_export_engine.py
+# drives the thread and the real-worker paths itself.
+SWMS_EXPORT_RUNNER = os.environ.get("SWMS_EXPORT_RUNNER", "inline")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # The in-memory SMS outbox, unless a test that runs a real worker process asks for the file backend.
 SWMS_SMS_BACKEND = os.environ.get("SWMS_SMS_BACKEND", "swms.sms.LocmemBackend")

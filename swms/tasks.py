@@ -1,5 +1,7 @@
 """Background jobs shared by the apps."""
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.core.files import File
 from django.db import transaction
@@ -16,34 +18,76 @@ class _JobRequest:
         self.GET = QueryDict(params)
 
 
-@shared_task(acks_late=True)
-def run_export(job_id: int) -> str:
-    """Write an export job's workbook with progress; a finished job is left alone (idempotent)."""
-    import tempfile
+class _Superseded(Exception):
+    """The job was swept as stale or restarted while this runner was writing it: stop quietly."""
 
-    from swms.exports import write_xlsx
+
+@shared_task(acks_late=True)
+def run_export(job_id: int, attempt: int | None = None) -> str:
+    """Write a waiting export job's file (xlsx or csv) with progress and heartbeat. Only a PENDING job of
+    this attempt is run: a finished, failed or already running job, or an older attempt's message
+    (redelivery, double queueing), is left alone (idempotent)."""
+    import tempfile
+    import time
+
+    from django.conf import settings
+
+    from swms.exports import write_csv, write_xlsx
     from swms.models import ExportJob
 
     with transaction.atomic():
         job = ExportJob.objects.select_for_update().select_related("user").get(pk=job_id)
-        if job.status == ExportJob.Status.DONE:
+        if job.status != ExportJob.Status.PENDING or (attempt is not None and attempt != job.attempt):
             return job.status
         job.status, job.done_rows, job.error = ExportJob.Status.RUNNING, 0, ""
-        job.save(update_fields=["status", "done_rows", "error"])
+        job.heartbeat_at = timezone.now()
+        job.save(update_fields=["status", "done_rows", "error", "heartbeat_at"])
+    mine = ExportJob.objects.filter(pk=job_id, attempt=job.attempt, status=ExportJob.Status.RUNNING)
+    last_beat = time.monotonic()
 
     def progress(n):
-        ExportJob.objects.filter(pk=job_id).update(done_rows=n)
+        nonlocal last_beat
+        if time.monotonic() - last_beat < 1:  # one small UPDATE a second at most, not one per 500 rows
+            return
+        last_beat = time.monotonic()
+        if not mine.update(done_rows=n, heartbeat_at=timezone.now()):
+            raise _Superseded
 
     try:
         table = import_string(job.builder)(_JobRequest(job.user, job.params))
-        with tempfile.TemporaryFile(suffix=".xlsx") as handle:
-            rows = write_xlsx(handle, table.headers, table.rows, table.sheet_title, progress=progress)
+        with tempfile.TemporaryFile(suffix=f".{job.format}") as handle:
+            if job.format == ExportJob.Format.CSV:
+                rows = write_csv(handle, table.headers, table.rows, progress=progress)
+            else:
+                rows = write_xlsx(handle, table.headers, table.rows, table.sheet_title, progress=progress)
+            size = handle.tell()
             handle.seek(0)
             job.file.save(job.filename, File(handle), save=False)
+    except _Superseded:
+        return ExportJob.objects.values_list("status", flat=True).get(pk=job_id)
     except Exception as error:  # reported on the job's page; the user can start it again
-        ExportJob.objects.filter(pk=job_id).update(status=ExportJob.Status.FAILED, error=str(error)[:500],
-                                                   finished_at=timezone.now())
+        mine.update(status=ExportJob.Status.FAILED, error=str(error)[:500], finished_at=timezone.now())
         raise
-    ExportJob.objects.filter(pk=job_id).update(status=ExportJob.Status.DONE, file=job.file.name, done_rows=rows,
-                                               total=rows, finished_at=timezone.now())
+    now = timezone.now()
+    expires = now + timedelta(days=settings.SWMS_EXPORT_RETENTION_DAYS)
+    if not mine.update(status=ExportJob.Status.DONE, file=job.file.name, done_rows=rows, total=rows, size=size,
+                       finished_at=now, heartbeat_at=now, expires_at=expires):
+        job.file.delete(save=False)  # swept or restarted meanwhile: this file belongs to nobody
+        return ExportJob.objects.values_list("status", flat=True).get(pk=job_id)
     return ExportJob.Status.DONE
+
+
+@shared_task
+def sweep_stale_exports_task() -> int:
+    """Beat: mark export jobs whose runner died as failed (see swms.exports.sweep_stale_exports)."""
+    from swms.exports import sweep_stale_exports
+
+    return sweep_stale_exports()
+
+
+@shared_task
+def purge_expired_exports_task() -> int:
+    """Beat: delete export files past their retention (see swms.exports.purge_expired_exports)."""
+    from swms.exports import purge_expired_exports
+
+    return purge_expired_exports()
