@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import User
 from tests.conftest import make_user
+from tests.test_spotchecks import matrix_objects as spotcheck_objects
 
 ROLES = ["anonymous", "social_worker", "organization", "station", "county", "city", "province", "outsider", "superuser"]
 
@@ -261,6 +262,18 @@ MATRIX = {
     "services:summary-queue": ("get", None, OFFICIALS_ONLY),
     "services:summary-review": ("get", "summary", _review_rule(200)),
     "services:summary-decide": ("post", "summary", _review_rule(302)),
+    # --- spot checks (抽查): a 广东省 batch; its rectification is open for 广州市 (the county below does not see it)
+    "spotchecks:batch-list": ("get", None, OFFICIALS_ONLY),
+    "spotchecks:batch-new": ("get", None, {**OFFICIALS_ONLY, "county": 403, "city": 403, "outsider": 403}),
+    "spotchecks:batch-detail": ("get", "spotcheck_batch", {**_review_rule(200), "county": 404, "city": 404}),
+    "spotchecks:batch-report": ("get", "spotcheck_batch", {**_review_rule(200), "county": 404, "city": 404}),
+    "spotchecks:item-detail": ("get", "spotcheck_item", {**_review_rule(200), "county": 404, "city": 404}),
+    "spotchecks:item-result": ("post", "spotcheck_item", {**_review_rule(302), "county": 404, "city": 404}),
+    "spotchecks:rectification-list": ("get", None, OFFICIALS_ONLY),
+    "spotchecks:rectification-answer": ("post", "rectification", {**_review_rule(302), "county": 404}),
+    "spotchecks:rectification-queue": ("get", None, OFFICIALS_ONLY),
+    "spotchecks:rectification-review": ("get", "rectification", {**_review_rule(200), "county": 404}),
+    "spotchecks:rectification-decide": ("post", "rectification", {**_review_rule(302), "county": 404}),
     # --- notices: a 广州市 notice to every audience of 越秀区 (the 洪桥街道 accounts are inside it)
     "notices:received": ("get", None, SIGNED_IN_200),
     "notices:notice-detail": ("get", "notice", NOTICE_RECIPIENTS),
@@ -389,7 +402,8 @@ def registration_objects(regions, province_official, organization_user, settings
             "window": window, "message": message, "certificate": certificate, "ce_claim": ce_claim,
             "courseware": courseware, "registration": registration, "restore": restore,
             "valid_registration": valid_registration, "replacement": replacement, "region_change": region_change,
-            "profile_change": profile_change, "organization": organization, "org_staff": org_staff}
+            "profile_change": profile_change, "organization": organization, "org_staff": org_staff,
+            **spotcheck_objects(regions, province_official, valid_registration)}
 
 
 @pytest.fixture

@@ -286,3 +286,15 @@ def test_batch_page_and_item_page_keep_their_query_counts(client, registry, regi
     assert "越秀区审核通过" in page or "荔湾区审核通过" in page  # both review steps and their comments
     assert "广州市审核通过" in page
     assert item.registration.worker.id_number not in page
+
+
+def matrix_objects(regions, province_official, registration) -> dict:
+    """For the permission matrix: a 广东省 batch sampling the 洪桥街道 registration, and its rectification,
+    open for 广州市 (the city above the matrix's county)."""
+    batch = SpotCheckBatch.objects.create(region=regions["广东省"], approved_from=DAY, approved_to=DAY, amount=1,
+                                          created_by=province_official)
+    item = SpotCheckItem.objects.create(batch=batch, registration=registration, city=regions["广州市"],
+                                        result=SpotCheckResult.PROBLEM, description="问题")
+    rectification = Rectification.objects.create(item=item, office=regions["广州市"], problem="问题",
+                                                 created_by=province_official)
+    return {"spotcheck_batch": batch, "spotcheck_item": item, "rectification": rectification}
