@@ -163,8 +163,7 @@ def purge_expired_exports() -> int:
 def write_xlsx(handle, headers: list, rows: Iterable[Iterable], sheet_title: str = "Sheet1",
                progress: Callable[[int], None] | None = None, every: int = 500) -> int:
     """Write the workbook to `handle`; `progress(n)` is called every `every` rows. Returns the row count."""
-    return write_xlsx_stream(handle, headers, rows, sheet_title, convert=_cell_value, progress=progress,
-                             every=every)
+    return write_xlsx_stream(handle, headers, rows, sheet_title, progress=progress, every=every)
 
 
 def xlsx_response(filename: str, headers: list[str], rows: Iterable[Iterable], sheet_title: str = "Sheet1"):

@@ -22,6 +22,8 @@ _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 # Characters XML 1.0 does not allow (a stray control character in user data would break the file).
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_FORMULA_START = "=+-@"
 _EPOCH = datetime.datetime(1899, 12, 30)
 _EPOCH_DATE = datetime.date(1899, 12, 30)
 # Cell styles (indexes into cellXfs below).
@@ -68,39 +70,46 @@ _STYLES = (
 
 
 def _escape(text: str) -> str:
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    if _ILLEGAL.search(text):
-        text = _ILLEGAL.sub("", text)
-    return text
-
-
-def _string_cell(ref: str, text: str) -> str:
-    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{_escape(text)}</t></is></c>'
+    if _SPECIAL.search(text) is None:  # the common case: one scan, no copy
+        return text
+    return _ILLEGAL.sub("", text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def _cell(ref: str, value) -> str:
-    """One <c> element; `value` is already made safe by exports._cell_value (str, number, date)."""
+    """One <c> element (nothing for an empty value), with the rules of swms.exports._cell_value: a leading
+    formula character is quoted, an aware datetime is written as its wall-clock time."""
     kind = type(value)
     if kind is str:
-        return _string_cell(ref, value) if value else ""
+        if not value:
+            return ""
+        if value[0] in _FORMULA_START:
+            # A leading formula character in user data must not become a formula (CSV/formula injection).
+            value = "'" + value
+        if _SPECIAL.search(value) is not None:
+            value = _escape(value)
+        return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>'
     if kind is int or kind is float:
         return f'<c r="{ref}"><v>{value!r}</v></c>'
-    if kind is bool:
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if kind is datetime.datetime:
-        delta = value.replace(tzinfo=None) - _EPOCH
-        serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
-        return f'<c r="{ref}" s="{_STYLE_DATETIME}"><v>{serial!r}</v></c>'
+        delta = (value.replace(tzinfo=None) if value.tzinfo is not None else value) - _EPOCH
+        return f'<c r="{ref}" s="{_STYLE_DATETIME}"><v>{delta.days + delta.seconds / 86400 + delta.microseconds / 864e8!r}</v></c>'
     if kind is datetime.date:
         return f'<c r="{ref}" s="{_STYLE_DATE}"><v>{(value - _EPOCH_DATE).days}</v></c>'
+    if kind is bool:
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if value is None:
         return ""
-    return _string_cell(ref, str(value))
+    # Subclasses and everything else (Decimal, lazy translations …): a plain value, then as above.
+    if isinstance(value, datetime.datetime):
+        value = datetime.datetime(value.year, value.month, value.day, value.hour, value.minute, value.second,
+                                  value.microsecond)
+    elif isinstance(value, datetime.date):
+        value = datetime.date(value.year, value.month, value.day)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        value = float(value) if isinstance(value, float) else int(value)
+    else:
+        value = str(value)
+    return _cell(ref, value)
 
 
 def _column_letters(n: int) -> list[str]:
@@ -121,10 +130,10 @@ def sheet_name(title) -> str:
 
 
 def write_xlsx_stream(handle, headers: list, rows: Iterable[Iterable], sheet_title: str = "Sheet1",
-                      convert: Callable = lambda v: v, progress: Callable[[int], None] | None = None,
+                      progress: Callable[[int], None] | None = None,
                       every: int = 500) -> int:
-    """Write one sheet (a bold, frozen header row, then `rows` passed through `convert`) to binary
-    `handle`. Returns the number of data rows."""
+    """Write one sheet (a bold, frozen header row, then `rows`) to binary `handle`. Returns the number of
+    data rows."""
     width = max(len(headers), 1)
     letters = _column_letters(width)
     with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
@@ -157,7 +166,7 @@ def write_xlsx_stream(handle, headers: list, rows: Iterable[Iterable], sheet_tit
                 suffix = str(line)
                 chunk.append(f'<row r="{suffix}">')
                 for letter, value in zip(letters, row, strict=False):
-                    chunk.append(_cell(letter + suffix, convert(value)))
+                    chunk.append(_cell(letter + suffix, value))
                 chunk.append("</row>")
                 n += 1
                 if n % every == 0:
