@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -18,6 +19,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from swms.decorators import official_required
+from swms.exports import Table, export_requested, export_response
+from swms.pii import mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 
 from . import services
@@ -104,21 +107,49 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 # --- Officials manage the accounts of their subtree ------------------------------------------
 
 
-@login_required
-@official_required
-def official_list(request):
+def _officials(request):
+    """The scoped, searched officials of the list and of its export, by region then username: (queryset, region, q)."""
     officials = User.objects.visible_to(request.user).officials().select_related("region")
     officials, region = within_requested_region(officials, request)
     q = request.GET.get("q", "").strip()
     if q:
         officials = officials.filter(Q(username__icontains=q) | Q(full_name__icontains=q))
-    officials = officials.order_by("region__tree_id", "region__lft", "username")
+    return officials.order_by("region__tree_id", "region__lft", "username"), region, q
+
+
+@login_required
+@official_required
+def official_list(request):
+    if export_requested(request):
+        return export_response(request, official_table)
+    officials, region, q = _officials(request)
     page = Paginator(officials, 25).get_page(request.GET.get("page"))
     return render(
         request,
         "accounts/official_list.html",
         {"page": page, "region": region, "q": q, "tree_roots": region_tree_root_for(request.user)},
     )
+
+
+def official_table(request) -> Table:
+    """The filtered officials as an export table (also rebuilt by a background job); mobile numbers masked."""
+    officials, _region, _q = _officials(request)
+    headers = [_("Username"), _("Full name"), _("Region"), _("division code"), _("Level"), _("Mobile phone"),
+               _("Status"), _("Last login"), _("created at")]
+    levels = {value: str(label) for value, label in RegionLevel.choices}
+    deactivated, initial, active = _("Deactivated"), _("Initial password"), _("Active")
+
+    def local(moment):
+        return timezone.localtime(moment).replace(tzinfo=None) if moment else None
+
+    def rows():
+        for o in officials.iterator(chunk_size=2000):
+            status = deactivated if not o.is_active else initial if o.must_change_password else active
+            yield [o.username, o.full_name, o.region.name, o.region.code, levels.get(o.region.level, o.region.level),
+                   mask_phone(o.phone), status, local(o.last_login), local(o.date_joined)]
+
+    return Table(f"officials-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(), _("Officials"),
+                 officials.count())
 
 
 @login_required

@@ -7,16 +7,20 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import UserKind
 from swms.decorators import official_required
+from swms.exports import Table, export_requested, export_response
+from swms.pii import mask_id_number
 from swms.uploads import serve_private_file
 
 from . import notice_services as services
 from .audience import audience_users, notices_for, sent_by_office
 from .forms import NoticeFilter, NoticeForm, WithdrawForm
-from .models import PUBLIC_CATEGORIES, Notice, NoticeAttachment, NoticeRead, NoticeStatus
+from .models import PUBLIC_CATEGORIES, Notice, NoticeAttachment, NoticeCategory, NoticeRead, NoticeStatus
 
 
 def _get_sent(request, pk) -> Notice:
@@ -25,10 +29,8 @@ def _get_sent(request, pk) -> Notice:
     return get_object_or_404(sent_by_office(request.user), pk=pk)
 
 
-@login_required
-@official_required
-def sent_list(request):
-    """发送列表, with the read rate of each notice."""
+def _sent(request):
+    """The office's notices of the send list and of its export, filtered, newest first: (form, queryset)."""
     form = NoticeFilter(request.GET or None)
     qs = sent_by_office(request.user).select_related("sender").annotate(read_count=Count("reads"))
     if form.is_valid():
@@ -38,10 +40,50 @@ def sent_list(request):
             qs = qs.filter(category=form.cleaned_data["category"])
         if form.cleaned_data["status"]:
             qs = qs.filter(status=form.cleaned_data["status"])
-    page = Paginator(qs.order_by("-created_at"), 20).get_page(request.GET.get("page"))
+    return form, qs.order_by("-created_at", "-pk")
+
+
+def _read_rate(notice) -> int | None:
+    return round(notice.read_count * 100 / notice.audience_count) if notice.audience_count else None
+
+
+@login_required
+@official_required
+def sent_list(request):
+    """发送列表, with the read rate of each notice."""
+    if export_requested(request):
+        return export_response(request, sent_table)
+    form, qs = _sent(request)
+    page = Paginator(qs, 20).get_page(request.GET.get("page"))
     for n in page:
-        n.read_rate = round(n.read_count * 100 / n.audience_count) if n.audience_count else None
+        n.read_rate = _read_rate(n)
     return render(request, "notices/sent_list.html", {"page": page, "form": form})
+
+
+def sent_table(request) -> Table:
+    """The office's filtered send list as an export table, with each notice's read figures."""
+    _form, qs = _sent(request)
+    headers = [_("title"), _("category"), _("status"), _("Public"), _("sender"), _("created at"), _("published at"),
+               _("withdrawn at"), _("Recipients"), _("Read"), _("Read rate")]
+    categories = {value: str(label) for value, label in NoticeCategory.choices}
+    statuses = {value: str(label) for value, label in NoticeStatus.choices}
+    yes = _("Yes")
+
+    def rows():
+        for n in qs.iterator(chunk_size=2000):
+            draft = n.status == NoticeStatus.DRAFT
+            rate = _read_rate(n)
+            yield [n.title, categories.get(n.category, n.category), statuses.get(n.status, n.status),
+                   yes if n.is_public else "", n.sender.display_name(), _local(n.created_at), _local(n.published_at),
+                   _local(n.withdrawn_at), None if draft else n.audience_count, None if draft else n.read_count,
+                   None if rate is None else f"{rate}%"]
+
+    return Table(f"notices-sent-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(), _("Sent notices"), qs.count())
+
+
+def _local(moment):
+    """A stored time as the local wall-clock time a spreadsheet shows (no time zone)."""
+    return timezone.localtime(moment).replace(tzinfo=None) if moment else None
 
 
 @login_required
@@ -86,28 +128,70 @@ def notice_preview(request):
     return render(request, "notices/_preview.html", {"html": html})
 
 
+def _receipts(notice: Notice, show: str):
+    """Who has read the notice (newest first) or, by default, who it reaches and has not read it yet: the rows of
+    the sender's page and of its export; None for a draft, which reaches nobody."""
+    reads = NoticeRead.objects.filter(notice=notice)
+    audience = audience_users(notice) if not notice.is_draft else None
+    if audience is None:
+        return None
+    if show == "read":
+        return reads.select_related("user__region").order_by("-read_at", "-pk")
+    return audience.exclude(pk__in=reads.values("user_id")).select_related("region").order_by("pk")
+
+
 @login_required
 @official_required
 def sent_detail(request, pk):
     """The sender's view: content, audience, who has and has not read it, reminders, withdrawal."""
     notice = _get_sent(request, pk)
+    if export_requested(request):
+        # The builder reads only the query string (a background job re-runs it), so the notice goes there.
+        request.GET = request.GET.copy()
+        request.GET["notice"] = str(notice.pk)
+        return export_response(request, notice_receipts_table)
     show = request.GET.get("show", "unread")
-    reads = NoticeRead.objects.filter(notice=notice)
-    audience = audience_users(notice) if not notice.is_draft else None
-    rows = None
-    if audience is not None:
-        if show == "read":
-            rows = reads.select_related("user").order_by("-read_at")
-        else:
-            rows = audience.exclude(pk__in=reads.values("user_id")).select_related("region").order_by("pk")
+    rows = _receipts(notice, show)
     page = Paginator(rows, 50).get_page(request.GET.get("page")) if rows is not None else None
-    read_count = reads.count()
+    read_count = NoticeRead.objects.filter(notice=notice).count()
     return render(request, "notices/sent_detail.html", {
         "notice": notice, "show": show, "page": page, "read_count": read_count,
         "read_rate": round(read_count * 100 / notice.audience_count) if notice.audience_count else None,
         "withdraw_form": WithdrawForm(), "reminders": notice.reminders.order_by("-created_at")[:5],
         "regions": notice.target_regions.all(), "attachments": notice.attachments.all(),
     })
+
+
+def notice_receipts_table(request) -> Table:
+    """The read receipts of one sent notice (?notice=<pk>, looked up as the page does: the office's own only), for
+    the tab shown (?show=read, or who has not read it); ID numbers never appear, not even as a username."""
+    pk = request.GET.get("notice", "")
+    if not pk.isdigit():
+        raise Http404
+    notice = _get_sent(request, int(pk))
+    show = "read" if request.GET.get("show") == "read" else "unread"
+    rows_qs = _receipts(notice, show)
+    if rows_qs is None:
+        rows_qs = NoticeRead.objects.none()
+    headers = [_("full name"), _("account type"), _("region"), _("Status"), _("read at")]
+    kinds = {value: str(label) for value, label in UserKind.choices}
+    read, unread = _("Read"), _("Not read yet")
+
+    def name(user):
+        # A social worker's username is their ID number: never written into the file.
+        if user.full_name:
+            return user.full_name
+        return mask_id_number(user.username) if user.kind == UserKind.SOCIAL_WORKER else user.username
+
+    def rows():
+        for row in rows_qs.iterator(chunk_size=2000):
+            user = row.user if show == "read" else row
+            yield [name(user), kinds.get(user.kind, user.kind), user.region.name if user.region_id else "",
+                   read if show == "read" else unread, _local(row.read_at) if show == "read" else None]
+
+    title = _("Read") if show == "read" else _("Not read yet")
+    return Table(f"notice-{notice.pk}-{show}-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(), title,
+                 rows_qs.count())
 
 
 @require_POST

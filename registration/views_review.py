@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from swms.decorators import official_required
+from swms.exports import Table, export_requested, export_response
 from swms.scoping import get_visible_or_404
 from swms.workflow import WorkflowError
 
@@ -37,16 +38,40 @@ def courseware_edit(request, pk=None):
 # --- Registration windows ------------------------------------------------------------------------
 
 
-@login_required
-@official_required
-def window_list(request):
-    today = timezone.localdate()
-    windows = RegistrationWindow.objects.visible_to(request.user).select_related("province")
+def _windows(request):
+    """The registration windows of the official's province (all for a superuser), newest first."""
+    windows = RegistrationWindow.objects.visible_to(request.user).select_related("province").order_by("-opens_on", "-pk")
     if request.user.is_official:
         province = request.user.region.ancestor_at("province")
         windows = windows.filter(province=province) if province else windows.none()
+    return windows
+
+
+@login_required
+@official_required
+def window_list(request):
+    if export_requested(request):
+        return export_response(request, window_table)
+    today = timezone.localdate()
+    windows = _windows(request)
     can_edit = request.user.is_superuser or (request.user.is_official and request.user.region.level == "province")
     return render(request, "registration/review/windows.html", {"windows": windows, "today": today, "can_edit": can_edit})
+
+
+def window_table(request) -> Table:
+    """The registration windows as an export table, with their state today."""
+    windows = _windows(request)
+    today = timezone.localdate()
+    headers = [_("name"), _("province"), _("opens on"), _("closes on"), _("Certificates issued on"), _("Status")]
+    upcoming, closed, open_ = _("Upcoming"), _("Closed"), _("Open")
+
+    def rows():
+        for w in windows.iterator(chunk_size=2000):
+            state = upcoming if w.opens_on > today else closed if w.closes_on < today else open_
+            yield [w.name, w.province.name, w.opens_on, w.closes_on, w.certificate_issue_on, state]
+
+    return Table(f"registration-windows-{today:%Y%m%d}.xlsx", headers, rows(), _("Registration windows"),
+                 windows.count())
 
 
 @login_required

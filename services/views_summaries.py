@@ -6,7 +6,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +16,8 @@ from accounts.views import region_tree_root_for
 from stations.current import station_required
 from stations.models import Station
 from swms.decorators import official_required
+from swms.exports import Table, export_requested, export_response
+from swms.pii import mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 from swms.uploads import serve_private_file
 from swms.workflow import State, WorkflowError, review_log_for
@@ -116,35 +118,61 @@ def summary_document(request, pk):
 # --- Officials: completeness ---------------------------------------------------------------------
 
 
+def _completeness(request):
+    """The month asked for and the scoped stations expected to have summarized it, with the stations that have not
+    (each with its summary's status so far, if any), for the page and its export:
+    (form, month, stations, missing, region)."""
+    form = MonthForm(request.GET or None, initial={"month": _previous_month(timezone.localdate())})
+    month = form.cleaned_data["month"] if form.is_valid() else _previous_month(timezone.localdate())
+    month = month.replace(day=1)
+    stations = Station.objects.visible_to(request.user).active().filter(created_at__date__lt=_next_month(month))
+    stations, region = within_requested_region(stations, request)
+    so_far = MonthlySummary.objects.filter(station=OuterRef("pk"), month=month).values("status")[:1]
+    missing = (summaries.missing_summaries(stations, month).select_related("region")
+               .annotate(summary_status=Subquery(so_far)).order_by("code"))
+    return form, month, stations, missing, region
+
+
 @login_required
 @official_required
 def summary_completeness(request):
     """Which stations of the subtree have not submitted the month's summary (like DHIS2's data-set
     completeness): totals, the rate, and the missing stations with what they have so far."""
+    if export_requested(request):
+        return export_response(request, summary_completeness_table)
     user = request.user
-    form = MonthForm(request.GET or None, initial={"month": _previous_month(timezone.localdate())})
-    month = form.cleaned_data["month"] if form.is_valid() else _previous_month(timezone.localdate())
-    month = month.replace(day=1)
-    stations = Station.objects.visible_to(user).active().filter(created_at__date__lt=_next_month(month))
-    stations, region = within_requested_region(stations, request)
+    form, month, stations, missing, region = _completeness(request)
     counts = dict(
         MonthlySummary.objects.filter(station__in=stations.values("pk"), month=month)
         .values_list("status").annotate(n=Count("pk"))
     )
     total = stations.count()
     submitted = counts.get(State.SUBMITTED, 0) + counts.get(State.APPROVED, 0)
-    missing = summaries.missing_summaries(stations, month).select_related("region").order_by("code")
     page = Paginator(missing, 50).get_page(request.GET.get("page"))
-    drafts = dict(MonthlySummary.objects.filter(station__in=[s.pk for s in page], month=month)
-                  .values_list("station_id", "status"))
-    for s in page:
-        s.summary_status = drafts.get(s.pk)
     return render(request, "services/summaries/completeness.html", {
         "form": form, "month": month, "region": region, "page": page, "total": total, "submitted": submitted,
         "approved": counts.get(State.APPROVED, 0), "returned": counts.get(State.RETURNED, 0),
         "rate": round(submitted * 100 / total) if total else None,
         "tree_roots": region_tree_root_for(user), "list_url": "services:summary-completeness",
     })
+
+
+def summary_completeness_table(request) -> Table:
+    """The stations that have not submitted the month's summary, as an export table; contact phones masked."""
+    _form, month, _stations, missing, _region = _completeness(request)
+    headers = [_("month"), _("station code"), _("station name"), _("region"), _("contact person"),
+               _("contact phone"), _("Status")]
+    states = {State.DRAFT: _("Draft, not submitted"), State.RETURNED: _("Returned, not resubmitted")}
+    not_started = _("Not started")
+    label = f"{month:%Y-%m}"
+
+    def rows():
+        for s in missing.iterator(chunk_size=2000):
+            yield [label, s.code, s.name, s.region.name, s.contact_person, mask_phone(s.contact_phone),
+                   states.get(s.summary_status, not_started)]
+
+    return Table(f"summaries-missing-{month:%Y%m}.xlsx", headers, rows(), _("Stations that have not submitted"),
+                 missing.count())
 
 
 def _next_month(month: datetime.date) -> datetime.date:

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, F, Prefetch, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ from swms.decorators import official_required
 from swms.domains import ServiceDomain
 from swms.exports import Table, export_requested, export_response
 from swms.ids import normalize_ric
-from swms.pii import mask_id_number
+from swms.pii import mask_id_number, mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 
 from . import services
@@ -226,12 +226,9 @@ def station_password(request, pk):
 # --- Officials: station workers of the subtree -----------------------------------------------------
 
 
-@login_required
-@official_required
-def worker_overview(request):
-    """社工人员 of every station in the subtree (manual 2.4): region tree, name or ID number, station."""
-    user = request.user
-    qs = StationWorker.objects.visible_to(user).filter(station__deleted_at__isnull=True)
+def _worker_overview(request):
+    """The scoped, filtered station workers of the overview and of its export: (queryset, region, q, station_q)."""
+    qs = StationWorker.objects.visible_to(request.user).filter(station__deleted_at__isnull=True)
     qs, region = within_requested_region(qs, request)
     q = request.GET.get("q", "").strip()
     if q:
@@ -242,12 +239,49 @@ def worker_overview(request):
         qs = qs.filter(Q(station__name__icontains=station_q) | Q(station__code__startswith=station_q))
     if request.GET.get("status") != "all":
         qs = qs.current()
-    qs = qs.select_related("station", "station__region").order_by("station__code", "left_on", "-is_head", "name")
+    # Current workers first (PostgreSQL sorts NULLs last unless told), the head at the top, then by name.
+    qs = qs.select_related("station", "station__region").order_by(
+        "station__code", F("left_on").asc(nulls_first=True), "-is_head", "name", "pk")
+    return qs, region, q, station_q
+
+
+@login_required
+@official_required
+def worker_overview(request):
+    """社工人员 of every station in the subtree (manual 2.4): region tree, name or ID number, station."""
+    if export_requested(request):
+        return export_response(request, worker_overview_table)
+    qs, region, q, station_q = _worker_overview(request)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     return render(request, "stations/worker_overview.html", {
         "page": page, "region": region, "q": q, "station_q": station_q, "status": request.GET.get("status", ""),
-        "tree_roots": region_tree_root_for(user), "list_url": "stations:worker-overview",
+        # An ID number searched for is not carried on into the export links.
+        "id_search": len(normalize_ric(q)) == 18,
+        "tree_roots": region_tree_root_for(request.user), "list_url": "stations:worker-overview",
     })
+
+
+def worker_overview_table(request) -> Table:
+    """The filtered station workers as an export table (also rebuilt by a background job); ID numbers and
+    mobile numbers masked."""
+    qs, _region, _q, _station_q = _worker_overview(request)
+    headers = [_("Full name"), _("ID number"), _("mobile phone"), _("gender"), _("qualification level"),
+               _("certificate number"), _("station head"), _("how added"), _("station code"), _("station"),
+               _("region"), _("employer"), _("joined on"), _("left on"), _("reason for leaving")]
+    levels = {value: str(label) for value, label in StationWorker._meta.get_field("level").choices}
+    genders = {value: str(label) for value, label in StationWorker._meta.get_field("gender").choices}
+    sources = {StationWorker.Source.SYNCED: _("Synced"), StationWorker.Source.MANUAL: _("Manual")}
+    yes = _("Yes")
+
+    def rows():
+        for w in qs.iterator(chunk_size=2000):
+            yield [w.name, mask_id_number(w.id_number), mask_phone(w.mobile), genders.get(w.gender, w.gender),
+                   levels.get(w.level, w.level), w.certificate_no, yes if w.is_head else "",
+                   sources.get(w.source, w.source), w.station.code, w.station.name, w.station.region.name,
+                   w.employer, w.joined_on, w.left_on, w.left_reason]
+
+    return Table(f"station-workers-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(), _("Station workers"),
+                 qs.count())
 
 
 # --- Station side --------------------------------------------------------------------------------
