@@ -384,3 +384,35 @@ def test_receipts_export_queries_do_not_grow_with_the_rows(client, regions, alic
             notice_services.notice_mark_read(notice=notice, user=station.account)
     for show in ("read", "unread"):
         assert _cost(client, url, {"show": show}, django_assert_max_num_queries, limit=costs[show]) <= costs[show]
+
+
+# --- The buttons on a phone -----------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_export_buttons_fit_the_list_headers_on_a_phone(live_server, transactional_db, regions, page, screenshot_dir):
+    from tests.conftest import PASSWORD
+    from tests.test_browser_registration import _login
+
+    official = make_user("gz_exports", UserKind.OFFICIAL, regions["广州市"], full_name="广州市民政局")
+    certificate(regions, "洪桥街道")
+    certificate(regions, "沙面街道")
+    make_user("yx_wang", UserKind.OFFICIAL, regions["越秀区"], full_name="王科长", phone="13600001234")
+    station, _pw = create_station(official, regions)
+    notice = notice_services.notice_save(actor=official, notice=None, regions=[], data=dict(
+        title="关于报送月度总结的通知", category="notice", content="内容", to_stations=True))
+    notice_services.notice_publish(actor=official, notice=notice)
+    page.set_viewport_size({"width": 390, "height": 844})
+    _login(page, live_server.url, "gz_exports", PASSWORD)
+    for name, url in (("certificates", reverse("registration:certificate-list")),
+                      ("officials", reverse("accounts:official-list")),
+                      ("receipts", reverse("notices:sent-detail", args=[notice.pk]))):
+        page.goto(live_server.url + url)
+        testid = "receipts-export" if name == "receipts" else "export"
+        button = page.get_by_test_id(testid)
+        button.wait_for()
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, name
+        # The page itself does not scroll sideways (tables scroll in their own box).
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+        page.screenshot(path=screenshot_dir / f"list-export-{name}-390.png", full_page=False)
