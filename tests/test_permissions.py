@@ -292,6 +292,8 @@ MATRIX = {
     # --- export jobs: a finished export of the county official's; nobody else's business
     "export-detail": ("get", "export_job", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 404), "county": 200}),
     "export-download": ("get", "export_job", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 404), "county": 200}),
+    "export-list": ("get", None, SIGNED_IN_200),
+    "export-retry": ("post", "export_job", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 404), "county": 302}),
     # --- inbox
     "notices:inbox": ("get", None, SIGNED_IN_200),
     "notices:message": ("get", "message", {"anonymous": 302, "social_worker": 200, **dict.fromkeys(ROLES[2:], 404)}),
