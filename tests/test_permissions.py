@@ -97,6 +97,8 @@ MATRIX = {
     "reports:station-workbench": ("get", None, STATION_SIDE),
     "reports:statistics": ("get", None, OFFICIALS_ONLY),
     "reports:statistics-region": ("get", "county_region", _object_rule(200)),
+    # Town officials are not overseers of review queues (403); county, city, province and superusers are.
+    "reports:review-dashboard": ("get", None, OFFICIALS_ONLY),
     "accounts:login": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
     "accounts:logout": ("post", None, dict.fromkeys(ROLES, 302)),
     "accounts:password-change": ("get", None, LOGGED_IN_200),

@@ -1,6 +1,7 @@
 """Review oversight (审核督办, issue #13): the figures equal hand counts, each opens exactly its rows, scope."""
 
 import datetime
+import re
 import statistics
 
 import pytest
@@ -212,3 +213,33 @@ def test_page_shows_the_figures(reviews, city_official, client):
     html = login(client, city_official).get(URL).content.decode()
     assert "Review oversight" in html and 'data-testid="queue-summaries"' in html
     assert 'data-testid="row-summaries-440104000000"' in html
+
+
+@pytest.mark.browser
+@pytest.mark.usefixtures("transactional_db")
+def test_city_official_opens_the_dashboard_and_follows_a_number(reviews, live_server, regions, page,
+                                                                 screenshot_dir):
+    """In Chromium (Chinese, as shipped): the chart draws, the table fits a phone, a number opens its rows."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import PASSWORD, make_user
+    from tests.test_browser_registration import _login
+
+    make_user("gz_oversight", "official", regions["广州市"], full_name="广州市民政局")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _login(page, live_server.url, "gz_oversight", PASSWORD)
+    page.locator(f'nav a[href="{URL}"]').click()
+    expect(page.locator("h1")).to_contain_text(re.compile("审核督办|Review oversight"))
+    expect(page.locator("nav a.active")).to_have_count(1)
+    page.wait_for_function("document.querySelector('canvas[data-chart]').getAttribute('height') !== null")
+    page.screenshot(path=screenshot_dir / "review-dashboard-city.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=screenshot_dir / "review-dashboard-phone.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 900})
+    row = page.get_by_test_id("row-summaries-440104000000")
+    row.locator('[data-figure="waiting"]').click()
+    page.wait_for_load_state()
+    expect(page.get_by_test_id("queue").locator("tbody tr")).to_have_count(2)
+    expect(page.get_by_test_id("drill-down")).to_contain_text("越秀区")
+    page.screenshot(path=screenshot_dir / "review-dashboard-drill-down.png", full_page=True)
