@@ -196,7 +196,8 @@ def main():
     parser.add_argument("--lists", default="clients,activities")
     parser.add_argument("--formats", default="xlsx,csv")
     parser.add_argument("--ie-limit", type=int, default=200_000, help="rows for django-import-export (0 = all)")
-    parser.add_argument("--skip-ie", action="store_true")
+    parser.add_argument("--skip-ie", action="store_true", help="only our whole-province runs")
+    parser.add_argument("--skip-full", action="store_true", help="only the side-by-side runs at --ie-limit")
     parser.add_argument("--child", nargs=4, metavar=("LIST", "FORMAT", "ENGINE", "LIMIT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -207,7 +208,8 @@ def main():
     runs = []
     for list_name in args.lists.split(","):
         for fmt in args.formats.split(","):
-            runs.append((list_name, fmt, "ours", 0))
+            if not args.skip_full:
+                runs.append((list_name, fmt, "ours", 0))
             if not args.skip_ie:
                 runs.append((list_name, fmt, "ours", args.ie_limit))
                 runs.append((list_name, fmt, "import-export", args.ie_limit))

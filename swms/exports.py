@@ -29,6 +29,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import F
 from django.http import FileResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -124,15 +125,14 @@ def export_retry(*, job_id: int, user) -> bool:
     or a stale form does nothing. Returns True if the job was restarted."""
     from swms.models import ExportJob
 
-    with transaction.atomic():
-        job = ExportJob.objects.select_for_update().filter(pk=job_id, user=user).first()
-        if job is None or job.status != ExportJob.Status.FAILED:
-            return False
-        now = timezone.now()
-        job.status, job.attempt, job.done_rows, job.error = ExportJob.Status.PENDING, job.attempt + 1, 0, ""
-        job.heartbeat_at, job.finished_at = now, None
-        job.save(update_fields=["status", "attempt", "done_rows", "error", "heartbeat_at", "finished_at"])
-        transaction.on_commit(partial(start_export, job.pk, job.attempt))
+    now = timezone.now()
+    # One conditional UPDATE decides (two clicks: the second finds the job no longer failed).
+    if not ExportJob.objects.filter(pk=job_id, user=user, status=ExportJob.Status.FAILED).update(
+            status=ExportJob.Status.PENDING, attempt=F("attempt") + 1, done_rows=0, error="", heartbeat_at=now,
+            finished_at=None):
+        return False
+    attempt = ExportJob.objects.values_list("attempt", flat=True).get(pk=job_id)
+    transaction.on_commit(partial(start_export, job_id, attempt))
     return True
 
 

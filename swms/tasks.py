@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.core.files import File
-from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -35,13 +34,14 @@ def run_export(job_id: int, attempt: int | None = None) -> str:
     from swms.exports import write_csv, write_xlsx
     from swms.models import ExportJob
 
-    with transaction.atomic():
-        job = ExportJob.objects.select_for_update().select_related("user").get(pk=job_id)
-        if job.status != ExportJob.Status.PENDING or (attempt is not None and attempt != job.attempt):
-            return job.status
-        job.status, job.done_rows, job.error = ExportJob.Status.RUNNING, 0, ""
-        job.heartbeat_at = timezone.now()
-        job.save(update_fields=["status", "done_rows", "error", "heartbeat_at"])
+    # Claim the job with one conditional UPDATE (no read-then-write: also safe on SQLite, where the demo's
+    # thread and its web requests write side by side).
+    claim = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.PENDING)
+    if attempt is not None:
+        claim = claim.filter(attempt=attempt)
+    if not claim.update(status=ExportJob.Status.RUNNING, done_rows=0, error="", heartbeat_at=timezone.now()):
+        return ExportJob.objects.values_list("status", flat=True).get(pk=job_id)
+    job = ExportJob.objects.select_related("user").get(pk=job_id)
     mine = ExportJob.objects.filter(pk=job_id, attempt=job.attempt, status=ExportJob.Status.RUNNING)
     last_beat = time.monotonic()
 
