@@ -226,6 +226,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.rebuild_statistics",
         "schedule": crontab(minute=30, hour=2),
     },
+    # Export jobs whose runner died (no heartbeat) are marked failed so their owner can retry them.
+    "sweep-stale-exports": {
+        "task": "swms.tasks.sweep_stale_exports_task",
+        "schedule": timedelta(minutes=5),
+    },
+    # Export files are removed SWMS_EXPORT_RETENTION_DAYS after they were written.
+    "purge-expired-exports": {
+        "task": "swms.tasks.purge_expired_exports_task",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # --- Security headers -----------------------------------------------------------------------
@@ -268,8 +278,15 @@ WHITENOISE_USE_FINDERS = True
 # django-guardian: object permissions only for true per-object grants (an organization operating a
 # station). No "AnonymousUser" account is created: no default accounts (A1).
 ANONYMOUS_USER_NAME = None
-# Exports of more rows than this are written in the background (Celery) with a progress page.
+# Exports of more rows than this are written in the background with a progress page: by a Celery
+# worker when CELERY_BROKER_URL is set, else by a thread of the web process ("celery" / "thread";
+# empty = choose by the broker; "inline" runs the job in the request's commit hook, for tests only).
 SWMS_EXPORT_SYNC_ROWS = env.int("SWMS_EXPORT_SYNC_ROWS", default=5000)
+SWMS_EXPORT_RUNNER = env.str("SWMS_EXPORT_RUNNER", default="")
+# A running export without a heartbeat for this long has lost its process and is marked failed.
+SWMS_EXPORT_STALE_MINUTES = env.int("SWMS_EXPORT_STALE_MINUTES", default=10)
+# Export files are deleted this many days after they were written.
+SWMS_EXPORT_RETENTION_DAYS = env.int("SWMS_EXPORT_RETENTION_DAYS", default=7)
 # Items waiting longer than this at an office are escalated in the weekly digest of the office above.
 SWMS_ESCALATE_AFTER_DAYS = env.int("SWMS_ESCALATE_AFTER_DAYS", default=14)
 # True only under settings_prod: demo-only commands refuse to run there.
