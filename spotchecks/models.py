@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from swms.scoping import ScopedQuerySet
@@ -188,6 +189,17 @@ class Rectification(Reviewable):
 
     def __str__(self):
         return f"{self.office.name} · {self.item.registration}"
+
+    # The shared workflow's states in this task's own words (待整改, 待验收, 退回重改, 已验收).
+    STATUS_LABELS = {
+        State.DRAFT: _("Awaiting rectification"),
+        State.SUBMITTED: _("Answered, awaiting acceptance"),
+        State.RETURNED: _("Sent back for more work"),
+        State.APPROVED: pgettext_lazy("rectification", "Accepted"),
+    }
+
+    def get_status_display(self):
+        return self.STATUS_LABELS.get(self.status) or State(self.status).label
 
     def is_applicant(self, user) -> bool:
         """The applicant is the office: any official of it answers."""

@@ -9,8 +9,10 @@ from collections import defaultdict
 
 from django.db import transaction
 from django.db.models import Case, IntegerField, When
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Region, RegionLevel, User
 from registration.models import Registration, RegistrationApplication
@@ -35,7 +37,7 @@ from .models import (
 
 
 class SpotCheckError(WorkflowError):
-    default_message = _("This action is not possible.")
+    default_message = gettext_lazy("This action is not possible.")
 
 
 def can_draw(user: User) -> bool:
@@ -199,8 +201,10 @@ def item_record(*, item: SpotCheckItem, actor: User, result: str, description: s
         locked._history_user = actor
         locked.save(update_fields=["result", "description", "checked_by", "checked_at"])
         if result == SpotCheckResult.PROBLEM:
-            Rectification.objects.create(item=locked, office=responsible_office(locked, office_step),
-                                         problem=description, created_by=actor)
+            rectification = Rectification.objects.create(item=locked, office=responsible_office(locked, office_step),
+                                                         problem=description, created_by=actor)
+            _notify_office(rectification, _("Spot check: a problem for your office to rectify (%(name)s)"),
+                           description)
     for name in ("result", "description", "checked_by", "checked_at"):
         setattr(item, name, getattr(locked, name))
     return item
@@ -224,4 +228,19 @@ def rectification_decide(*, rectification: Rectification, actor: User, action: s
     """The province accepts the answer (closes the task) or sends it back with a comment."""
     if action not in (Action.APPROVE, Action.RETURN):
         raise SpotCheckError(_("Unknown action."))
-    return transition(rectification, action, actor=actor, comment=comment)
+    with transaction.atomic():
+        decided = transition(rectification, action, actor=actor, comment=comment)
+        titles = {Action.APPROVE: _("Spot check: your rectification was accepted (%(name)s)"),
+                  Action.RETURN: _("Spot check: your rectification was sent back (%(name)s)")}
+        _notify_office(decided, titles[action], comment)
+    return decided
+
+
+def _notify_office(rectification: Rectification, title: str, body: str) -> None:
+    """An inbox message to every active official of the responsible office, linking to its task list."""
+    from notices.services import message_send
+
+    name = rectification.item.registration.worker.name
+    link = reverse("spotchecks:rectification-list")
+    for user in User.objects.officials().filter(region_id=rectification.office_id, is_active=True):
+        message_send(user=user, title=title % {"name": name}, body=body, link=link)

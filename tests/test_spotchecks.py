@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from accounts.models import User
+from notices.models import Message
 from registration.models import RegistrationApplication
 from spotchecks import services
 from spotchecks.models import Rectification, SampleMode, SpotCheckBatch, SpotCheckItem, SpotCheckResult
@@ -181,6 +183,13 @@ def test_a_problem_goes_back_to_the_approving_office_and_closes_when_the_provinc
                          description="继续教育证明与登记信息不符")
     rectification = Rectification.objects.get(item=item)
     assert rectification.office == regions["广州市"] and rectification.status == State.DRAFT
+    assert rectification.get_status_display() == "Awaiting rectification"
+    # The office's officials are told in their inbox, with a link to their task list; nobody else is.
+    inbox = Message.objects.filter(link=reverse("spotchecks:rectification-list"))
+    office_officials = set(User.objects.officials().filter(region=regions["广州市"], is_active=True))
+    assert city_official in office_officials
+    assert {m.user for m in inbox} == office_officials and len(inbox) == len(office_officials)
+    assert "继续教育证明与登记信息不符" in inbox[0].body
     # The city's task list shows it with an answer form; the county below does not see it (404).
     client.force_login(city_official)
     page = client.get(reverse("spotchecks:rectification-list")).content.decode()
@@ -207,6 +216,8 @@ def test_a_problem_goes_back_to_the_approving_office_and_closes_when_the_provinc
                 {"action": "return", "comment": "请附上更正后的学时证明"})
     rectification.refresh_from_db()
     assert rectification.status == State.RETURNED
+    assert rectification.get_status_display() == "Sent back for more work"
+    assert inbox.filter(body="请附上更正后的学时证明", user=city_official).exists()
     client.force_login(city_official)
     page = client.get(reverse("spotchecks:rectification-list")).content.decode()
     assert "请附上更正后的学时证明" in page
@@ -215,6 +226,7 @@ def test_a_problem_goes_back_to_the_approving_office_and_closes_when_the_provinc
     client.post(reverse("spotchecks:rectification-decide", args=[rectification.pk]), {"action": "approve"})
     rectification.refresh_from_db()
     assert rectification.status == State.APPROVED and rectification.decided_at
+    assert rectification.get_status_display() == "Accepted" and inbox.all().count() == 3 * len(office_officials)
     assert [(r.action, r.actor_region.name) for r in rectification.review_log] == [
         ("submit", "广州市"), ("return", "广东省"), ("submit", "广州市"), ("approve", "广东省")]
     assert not Rectification.objects.open().exists()
