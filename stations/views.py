@@ -81,7 +81,7 @@ def station_table(request) -> Table:
 
     def rows():
         for s in qs.iterator(chunk_size=500):
-            yield [s.code, s.name, s.get_tier_display(), s.region.name, s.address, s.contact_person, s.contact_phone,
+            yield [s.code, s.name, s.get_tier_display(), s.region.name, s.address, s.contact_person, mask_phone(s.contact_phone),
                    s.founded_on, s.floor_area, s.worker_count,
                    "、".join(o.organization.name for o in s.current_operators)]
 

@@ -15,6 +15,7 @@ from accounts.models import Region, UserKind
 from registration.models import Organization
 from stations import services
 from stations.models import Station, StationCodeSequence, StationOperator, StationWorker, Tier, WorkerLevel
+from swms.pii import mask_phone
 from tests.conftest import make_user
 from tests.factories import RegistrationFactory, SocialWorkerFactory, make_id_number
 
@@ -404,6 +405,8 @@ def test_list_search_tree_and_export(alice, regions, client):
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.values)
     assert len(rows) == 2 and rows[1][0] == a.code and rows[1][-1] == org.name
+    # Phones are masked in files, as everywhere PII leaves the page (the contact person's mobile).
+    assert rows[1][6] == mask_phone(a.contact_phone) != a.contact_phone
 
 
 def test_list_query_count_does_not_grow(alice, regions, client, django_assert_max_num_queries):
