@@ -82,6 +82,8 @@ class ReviewLog(models.Model):
     to_state = models.CharField(_("to state"), max_length=20, choices=State.choices)
     comment = models.TextField(_("comment"), blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    # On a reviewer's row: when the submission it acted on was made (days to decision without looking back).
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
 
     objects = ReviewLogQuerySet.as_manager()
 
@@ -101,6 +103,24 @@ class ReviewLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError(_("The review log is append-only."))
+
+
+# Reviewers' rows written before `submitted_at` was stored (or by bulk loaders): the latest submission of the
+# same item at or before the row. One statement; PostgreSQL and SQLite alike.
+FILL_SUBMITTED_AT_SQL = """
+UPDATE swms_reviewlog SET submitted_at = (
+    SELECT MAX(s.created_at) FROM swms_reviewlog s
+    WHERE s.content_type_id = swms_reviewlog.content_type_id AND s.object_id = swms_reviewlog.object_id
+      AND s.action = 'submit' AND s.created_at <= swms_reviewlog.created_at)
+WHERE step IN ('initial', 'final') AND submitted_at IS NULL
+"""
+
+
+def fill_review_log_submissions(connection) -> int:
+    """Give reviewers' log rows without one the time of the submission they acted on; returns the row count."""
+    with connection.cursor() as cursor:
+        cursor.execute(FILL_SUBMITTED_AT_SQL)
+        return cursor.rowcount
 
 
 def review_log_for(obj) -> models.QuerySet[ReviewLog]:

@@ -531,6 +531,8 @@ def transition(obj: Reviewable, action: str, *, actor: User, comment: str = "") 
             to_state=to_state,
             comment=comment,
             created_at=now,
+            # A reviewer's row keeps the submission it decided on (None on the applicant's own rows).
+            submitted_at=None if step == Step.APPLICANT else locked.submitted_at,
         )
         # Callers keep using their own instance; let it show the new state.
         for name in fields:

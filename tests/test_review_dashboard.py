@@ -15,7 +15,7 @@ from registration import review as registration_review
 from reports.review_dashboard import review_dashboard
 from services import summaries
 from services.models import MonthlySummary
-from swms.models import Action, ReviewLog, Step
+from swms.models import Action, ReviewLog, Step, fill_review_log_submissions
 from swms.review_queues import period_start
 from swms.workflow import State
 from tests.conftest import login
@@ -58,6 +58,8 @@ def reviews(regions, alice, charlie, settings, worker_in):
     ReviewLog.objects.create(item=s_jul, action=Action.SUBMIT, step=Step.APPLICANT, actor=yuexiu.account,
                              from_state=State.DRAFT, to_state=State.SUBMITTED,
                              created_at=now - datetime.timedelta(days=2, minutes=1))
+    # Written by hand without the submission it decided on: the migration's fill (as for rows from before the
+    # column existed) finds it in the log.
     ReviewLog.objects.create(item=s_jul, action=Action.RETURN, step=Step.FINAL, actor=alice,
                              actor_region=regions["越秀区"], from_state=State.SUBMITTED, to_state=State.RETURNED,
                              comment="请补充", created_at=now - datetime.timedelta(minutes=1))
@@ -67,6 +69,7 @@ def reviews(regions, alice, charlie, settings, worker_in):
     ReviewLog.objects.create(item=l_oct, action=Action.APPROVE, step=Step.FINAL, actor=charlie,
                              actor_region=regions["荔湾区"], from_state=State.SUBMITTED, to_state=State.APPROVED,
                              created_at=min(period_start("week"), period_start("month")) - datetime.timedelta(days=40))
+    assert fill_review_log_submissions(connection) >= 1
     application = submitted_application(worker_in())
     registration_review.application_approve(application=application, actor=alice)
     return {"now": now}
@@ -243,3 +246,26 @@ def test_city_official_opens_the_dashboard_and_follows_a_number(reviews, live_se
     expect(page.get_by_test_id("queue").locator("tbody tr")).to_have_count(2)
     expect(page.get_by_test_id("drill-down")).to_contain_text("越秀区")
     page.screenshot(path=screenshot_dir / "review-dashboard-drill-down.png", full_page=True)
+
+
+def test_reviewers_log_rows_keep_the_submission_they_decided_on(regions, alice, charlie):
+    station, _pw = create_station(alice, regions)
+    summary = _summary(station, datetime.date(2026, 9, 1))
+    first = summary.submitted_at
+    summaries.summary_decide(summary=summary, actor=alice, action="return", comment="请补充")
+    summaries.summary_submit(summary=summary, actor=station.account)
+    summary.refresh_from_db()
+    summaries.summary_decide(summary=summary, actor=alice, action="approve")
+    rows = [(r.action, r.submitted_at) for r in ReviewLog.objects.filter(object_id=summary.pk,
+                                                                         content_type__model="monthlysummary")]
+    assert rows == [("submit", None), ("return", first), ("submit", None), ("approve", summary.submitted_at)]
+    assert summary.submitted_at > first
+
+
+def test_the_chart_counts_this_weeks_decisions_live_while_past_weeks_are_kept(reviews, province_official, alice,
+                                                                              regions):
+    before = review_dashboard(user=province_official)["chart"]["decided"]
+    station = MonthlySummary.objects.filter(station__region=regions["洪桥街道"]).first().station
+    summaries.summary_decide(summary=_summary(station, datetime.date(2026, 11, 1)), actor=alice, action="approve")
+    after = review_dashboard(user=province_official)["chart"]["decided"]
+    assert after[-1] == before[-1] + 1 and after[:-1] == before[:-1]
