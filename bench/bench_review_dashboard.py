@@ -43,6 +43,12 @@ def main():
     from accounts.models import Region, User
 
     settings.ALLOWED_HOSTS = ["*"]
+    # ../shared/scale/gen.py COPYs review-log rows without the submission each decision acted on.
+    from swms.models import fill_review_log_submissions
+
+    filled = fill_review_log_submissions(connection)
+    if filled:
+        print(f"filled the submission time of {filled} reviewers' log rows")
     dashboard = reverse("reports:review-dashboard")
     guangzhou = Region.objects.get(code="440100000000")
     pages = [
