@@ -147,9 +147,7 @@ def sent_detail(request, pk):
     notice = _get_sent(request, pk)
     if export_requested(request):
         # The builder reads only the query string (a background job re-runs it), so the notice goes there.
-        request.GET = request.GET.copy()
-        request.GET["notice"] = str(notice.pk)
-        return export_response(request, notice_receipts_table)
+        return export_response(request, notice_receipts_table, notice=notice.pk)
     show = request.GET.get("show", "unread")
     rows = _receipts(notice, show)
     page = Paginator(rows, 50).get_page(request.GET.get("page")) if rows is not None else None

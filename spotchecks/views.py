@@ -69,10 +69,7 @@ def _batch(request, pk):
 
 def _export(request, pk):
     # The builder reads the batch from the query string, so that a background job rebuilds the same table.
-    query = request.GET.copy()
-    query["batch"] = str(pk)
-    request.GET = query
-    return export_response(request, spotcheck_items_table)
+    return export_response(request, spotcheck_items_table, batch=pk)
 
 
 @login_required
@@ -94,9 +91,9 @@ def batch_detail(request, pk):
 @login_required
 @official_required
 def batch_report_view(request, pk):
-    """Pass rate per city and the open rectifications of the batch; exports its items."""
+    """Pass rate per city and the open rectifications of the batch; exports the per-city table."""
     if export_requested(request):
-        return _export(request, pk)
+        return export_response(request, spotcheck_report_table, batch=pk)
     batch = _batch(request, pk)
     return render(request, "spotchecks/batch_report.html", {
         "batch": batch, "report": batch_report(batch), "open": list(open_rectifications(batch)),
@@ -113,7 +110,7 @@ def spotcheck_items_table(request) -> Table:
     filterset = ItemFilter(request.GET, queryset=batch_items(batch), cities=batch_cities(batch))
     qs = filterset.qs
     results = dict(SpotCheckResult.choices)
-    states = dict(State.choices)
+    states = {**dict(State.choices), **Rectification.STATUS_LABELS}
     levels = dict(SpotCheckItem._meta.get_field("registration").related_model._meta.get_field("level").choices)
     headers = [_("city"), _("registration number"), _("full name"), _("ID number"), _("qualification level"),
                _("approved at"), _("result"), _("problem description"), _("rectification"), _("checked by"),
@@ -127,10 +124,26 @@ def spotcheck_items_table(request) -> Table:
             yield [item.city.name, registration.registration_no, registration.worker.name,
                    mask_id_number(registration.worker.id_number), str(levels.get(registration.level, "")),
                    application.decided_at if application else None, str(results[item.result]), item.description,
-                   str(states[rectification.status]) if rectification else "",
+                   str(states[rectification.status]) if rectification else "",  # the task's own words
                    item.checked_by.display_name if item.checked_by else "", item.checked_at]
 
     return Table(f"spotcheck-{batch.pk}.xlsx", headers, rows(), _("Spot check"), qs.count())
+
+
+def spotcheck_report_table(request) -> Table:
+    """The batch report's table: per city the items, checked, passed, problems, pass rate and open rectifications."""
+    pk = request.GET.get("batch", "")
+    if not pk.isdigit():
+        raise Http404
+    batch = _batch(request, int(pk))
+    report = batch_report(batch)
+    headers = [_("city"), _("Items"), _("Checked"), _("Passed"), _("Problems"), _("Pass rate (%)"),
+               _("Open rectifications")]
+    keys = ("total", "checked", "passed", "problems", "rate", "open")
+    rows = [[row["city__name"], *(row[k] for k in keys)] for row in report["rows"]]
+    if rows:
+        rows.append([_("Total"), *(report["totals"][k] for k in keys)])
+    return Table(f"spotcheck-{batch.pk}-report.xlsx", headers, rows, _("Report"), len(rows))
 
 
 @login_required

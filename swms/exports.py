@@ -55,10 +55,18 @@ class Table:
     total: int
 
 
-def export_response(request, builder: Callable[..., Table]):
-    """Download the table now, or queue it as a background job and show its progress page."""
+def export_response(request, builder: Callable[..., Table], **params):
+    """Download the table now, or queue it as a background job and show its progress page.
+
+    `params` are added to the query string the builder reads (and the job stores), for what the page has in
+    its path rather than its query string: `export_response(request, receipts_table, notice=notice.pk)`."""
     from swms.models import ExportJob
 
+    if params:
+        query = request.GET.copy()
+        for name, value in params.items():
+            query[name] = str(value)
+        request.GET = query
     table = builder(request)
     fmt = request.GET.get("export")
     if fmt == "csv":

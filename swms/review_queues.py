@@ -287,12 +287,8 @@ def queue_view(request, queue: Queue):
     from accounts.views import region_tree_root_for
 
     if export_requested(request):
-        if request.GET.get("queue") != queue.key:
-            # The builder (and a background job re-running it) finds the queue in the query string.
-            query = request.GET.copy()
-            query["queue"] = queue.key
-            request.GET = query
-        return export_response(request, queue_table)
+        # The builder (and a background job re-running it) finds the queue in the query string.
+        return export_response(request, queue_table, queue=queue.key)
     user = request.user
     listing = queue_listing(request, queue)
     page = Paginator(listing.rows, 25).get_page(request.GET.get("page"))

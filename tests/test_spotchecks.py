@@ -258,6 +258,13 @@ def test_the_report_gives_the_pass_rate_per_city(client, registry, regions, prov
     rows = {r["city__name"]: r for r in response.context["report"]["rows"]}
     assert rows["广州市"]["rate"] == 50.0 and rows["广州市"]["open"] == 1
     assert rows["深圳市"]["rate"] is None and rows["深圳市"]["checked"] == 0
+    # The report exports its own table, a total row last.
+    response = client.get(reverse("spotchecks:batch-report", args=[batch.pk]), {"export": "xlsx"})
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    table = {r[0]: r[1:] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert table["广州市"] == (2, 2, 1, 1, 50.0, 1)
+    assert table["深圳市"][:2] == (2, 0) and table["深圳市"][4] in (None, "")
+    assert list(table)[-1] == "Total" and table["Total"][0] == sum(v[0] for k, v in table.items() if k != "Total")
 
 
 def test_the_export_holds_the_filtered_rows_with_masked_id_numbers(client, registry, regions, province_official):
