@@ -69,7 +69,7 @@ def test_province_draws_records_a_problem_and_the_city_rectifies(
     expect(page.get_by_test_id("answer")).to_contain_text("已约谈社工")
     page.screenshot(path=screenshot_dir / "spotchecks-review-390.png", full_page=True)
     page.get_by_test_id("decision").locator("button[value='approve']").click()
-    expect(page.get_by_test_id("status").first).to_have_text("已通过")
+    expect(page.get_by_test_id("status").first).to_have_text("已验收")
     assert Rectification.objects.get().status == State.APPROVED
     page.goto(f"{base}{reverse('spotchecks:batch-report', args=[batch.pk])}")
     expect(page.get_by_test_id("report-row")).to_have_count(1)
