@@ -65,9 +65,10 @@ class SessionTimeoutMiddleware:
                 storage.add(messages.INFO, _("Your session has expired. Please log in again."))
                 storage.update(response)
                 return _full_page_redirect(request, response)
-            # Do not let htmx polling keep a session alive forever: every request counts here,
-            # which is what "idle" means for a server-rendered app.
-            request.session[SESSION_LAST_SEEN] = now.isoformat()
+            # Every request counts as activity (htmx polling included: "idle" means no request at all), but
+            # the session row is written at most once per SWMS_SESSION_TOUCH_SECONDS, not on every GET.
+            if last_seen is None or now - last_seen >= timedelta(seconds=settings.SWMS_SESSION_TOUCH_SECONDS):
+                request.session[SESSION_LAST_SEEN] = now.isoformat()
         return self.get_response(request)
 
 

@@ -137,6 +137,8 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SWMS_SESSION_IDLE_MINUTES", default=30))
 SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=env.int("SWMS_SESSION_ABSOLUTE_HOURS", default=12))
+# The idle clock is kept to this granularity, so that a page view does not write the session row each time.
+SWMS_SESSION_TOUCH_SECONDS = env.int("SWMS_SESSION_TOUCH_SECONDS", default=60)
 SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

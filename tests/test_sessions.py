@@ -36,6 +36,29 @@ def test_timeout_settings(settings):
 # --- Idle and absolute timeouts (S2) ---------------------------------------------------------
 
 
+def test_page_views_write_the_session_row_at_most_once_a_minute(client, alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def session_writes():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(WORKBENCH).status_code == 200
+        return [q["sql"] for q in queries.captured_queries
+                if "django_session" in q["sql"] and q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT"))]
+
+    with freeze_time(START) as frozen:
+        post_login(client, "alice")
+        session_writes()
+        frozen.tick(timedelta(seconds=20))
+        assert session_writes() == []  # activity within the minute: the idle clock is not rewritten
+        frozen.tick(timedelta(seconds=settings.SWMS_SESSION_TOUCH_SECONDS))
+        assert len(session_writes()) == 1
+        # 29 minutes later the session is still alive: the last write moved the idle clock.
+        frozen.tick(timedelta(minutes=29))
+        assert client.get(WORKBENCH).status_code == 200
+
+
+
 def test_idle_session_expires_after_30_minutes(client, alice):
     with freeze_time(START) as frozen:
         post_login(client, "alice")
