@@ -1,0 +1,45 @@
+"""The project's province-scale harness (issue #14): generate a province- or country-size database, time
+every list page against the Django admin and its own SQL, and load gunicorn with mixed GETs.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/swms_scale .venv/bin/python bench/scale.py generate --scale province
+    DATABASE_URL=... .venv/bin/python bench/scale.py pages --out results.json [--pages registry,activities] [--roles province,station]
+    DATABASE_URL=... .venv/bin/python bench/scale.py load --users 10 --seconds 20
+
+Started from the reference harness in ../shared/scale/ (gen.py, bench_pages.py, bench_load.py); see
+bench/README.md, "Province-scale harness — bench/scale.py". Helpers live in bench/scalelib/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/swms_scale")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    from scalelib import generate, load, pages
+
+    generate.add_arguments(
+        sub.add_parser("generate", help="TRUNCATE + COPY a province/national-size dataset")
+    )
+    pages.add_arguments(sub.add_parser("pages", help="time every list/queue/statistics/workbench page"))
+    load.add_arguments(sub.add_parser("load", help="gunicorn + mixed authenticated GETs"))
+    args = ap.parse_args(argv)
+    # The page benchmark registers plain admin changelists of the same models (scalelib.settings).
+    os.environ["DJANGO_SETTINGS_MODULE"] = "scalelib.settings" if args.command == "pages" else "swms.settings"
+    import django
+
+    django.setup()
+    {"generate": generate.run, "pages": pages.run, "load": load.run}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
