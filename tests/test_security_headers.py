@@ -119,6 +119,7 @@ names = [
 ]
 out = {n: getattr(settings, n) for n in names}
 out["CAPTCHA_TEST_MODE"] = captcha_settings.CAPTCHA_TEST_MODE
+out["DB"] = {k: settings.DATABASES["default"][k] for k in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
 print("JSON" + json.dumps(out))
 """
 
@@ -137,6 +138,8 @@ def test_production_settings_values(prod_settings):
     assert prod_settings["CAPTCHA_TEST_MODE"] is False
     assert prod_settings["SECURE_SSL_REDIRECT"] is True
     assert prod_settings["SECURE_HSTS_SECONDS"] >= 31536000
+    # Persistent, health-checked database connections in production (#14).
+    assert prod_settings["DB"] == {"CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
     assert prod_settings["PASSWORD_HASHERS"][0].endswith(("Argon2PasswordHasher", "PBKDF2PasswordHasher"))
     assert prod_settings["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert prod_settings["CSRF_COOKIE_NAME"].startswith("__Host-")
