@@ -16,23 +16,18 @@ def official_workbench_figures(*, user: User) -> dict:
         **{level: Count("pk", filter=Q(level=level)) for level in RegionLevel.values},
     )
     officials = User.objects.officials().within(root)
-    official_totals = officials.aggregate(
+    children = list(root.get_children().exclude(level=RegionLevel.VILLAGE).order_by("code"))
+    # The subtree's officials in one pass: totals and one conditional count per child range.
+    figures = officials.aggregate(
         total=Count("pk"),
         active=Count("pk", filter=Q(is_active=True)),
         must_change=Count("pk", filter=Q(is_active=True, must_change_password=True)),
+        **{f"c{c.pk}": Count("pk", filter=Q(region__lft__gte=c.lft, region__rght__lte=c.rght)) for c in children},
     )
-    children = list(root.get_children().exclude(level=RegionLevel.VILLAGE).order_by("code"))
-    if children:
-        # Officials per child subtree in one query: one conditional count per child range.
-        per_child = officials.aggregate(
-            **{
-                f"c{c.pk}": Count("pk", filter=Q(region__lft__gte=c.lft, region__rght__lte=c.rght))
-                for c in children
-            }
-        )
-        for c in children:
-            c.official_count = per_child[f"c{c.pk}"]
-            c.descendant_total = c.get_descendant_count()
+    official_totals = {key: figures[key] for key in ("total", "active", "must_change")}
+    for c in children:
+        c.official_count = figures[f"c{c.pk}"]
+        c.descendant_total = c.get_descendant_count()
     return {
         "region_totals": {k: v for k, v in totals.items() if v},
         "official_totals": official_totals,
@@ -42,7 +37,7 @@ def official_workbench_figures(*, user: User) -> dict:
 
 
 def official_review_counts(*, user: User) -> list[dict]:
-    """Items waiting for this official's own action, per registered review queue (two queries each)."""
+    """Items waiting for this official's own action, per registered review queue (one query each)."""
     from swms.review_queues import waiting_counts
 
     return waiting_counts(user)

@@ -24,7 +24,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Min, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -137,9 +137,9 @@ def waiting_counts(user) -> list[dict]:
     """Items waiting for this official's own action, per queue: count and oldest submission."""
     rows = []
     for queue in all_queues():
-        waiting = queue.model.objects.review_queue(user)
-        oldest = waiting.order_by("submitted_at").values_list("submitted_at", flat=True).first()
-        rows.append({"key": queue.key, "label": queue.title, "count": waiting.count(), "oldest": oldest,
+        # One aggregate per queue (count and oldest together) over the queue's indexed filter.
+        figures = queue.model.objects.review_queue(user).aggregate(count=Count("pk"), oldest=Min("submitted_at"))
+        rows.append({"key": queue.key, "label": queue.title, "count": figures["count"], "oldest": figures["oldest"],
                      "url_name": queue.list_url})
     return rows
 

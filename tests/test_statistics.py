@@ -143,6 +143,13 @@ def test_workbench_query_count_does_not_grow_with_child_regions(client, regions,
         response = client.get(reverse("reports:workbench"))
     assert response.context["stats"]["workers"] == 4
     assert len(after) == len(before)
+    # One query per registered review queue (count and oldest together), not two.
+    from swms.review_queues import all_queues
+
+    queue_queries = [q for q in after.captured_queries if "COUNT(" in q["sql"] and "MIN(" in q["sql"]
+                     and "submitted_at" in q["sql"]]
+    assert len(queue_queries) == len(all_queues())
+    assert len(after) <= len(all_queues()) + 20, len(after)
 
 
 @pytest.mark.usefixtures("world")
