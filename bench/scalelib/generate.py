@@ -136,10 +136,11 @@ REINDEX_TABLES = [
 ]
 
 
-def log(msg, t0=None):
-    if t0 is None:
-        t0 = [time.perf_counter()]
-    print(f"[{time.perf_counter() - t0[0]:7.1f}s] {msg}", flush=True)
+STARTED = time.perf_counter()
+
+
+def log(msg):
+    print(f"[{time.perf_counter() - STARTED:7.1f}s] {msg}", flush=True)
 
 
 def restore_indexes(cur, saved):
@@ -584,7 +585,8 @@ def run(args):
             need = float(CE_HOURS_REQUIRED[reg["level"]])
             total = need * rnd.uniform(0.3, 1.4)
             k = rnd.randint(1, 6)
-            start, end = reg["valid_from"], min(reg["valid_to"], TODAY)
+            start = reg["valid_from"]
+            end = max(start, min(reg["valid_to"], TODAY))
             for _j in range(k):
                 cid += 1
                 source = rnd.choices(["online", "offline", "imported"], weights=[60, 25, 15])[0]

@@ -1,0 +1,6 @@
+def add_arguments(ap):
+    pass
+
+
+def run(args):
+    raise SystemExit("todo")
