@@ -184,6 +184,7 @@ class Rectification(Reviewable):
             # The review-queue indexes of Reviewable.Meta, written out: overriding `indexes` drops them.
             models.Index(fields=["initial_region", "status"]),
             models.Index(fields=["final_region", "status"]),
+            models.Index(fields=["submitted_at", "id"]),
             models.Index(fields=["office", "status"], name="rectification_office_idx"),
         ]
 

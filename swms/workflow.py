@@ -392,6 +392,8 @@ class Reviewable(models.Model):
         indexes = [
             models.Index(fields=["initial_region", "status"]),
             models.Index(fields=["final_region", "status"]),
+            # The queue pages' order: the first page of a large scope walks this index instead of sorting.
+            models.Index(fields=["submitted_at", "id"]),
         ]
 
     def get_review_region(self) -> Region | None:
