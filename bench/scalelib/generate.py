@@ -393,7 +393,7 @@ def run(args):
     town_w = [CITY_WEIGHT.get(city_of[t.pk].name, 3.0) / len(towns_by_city[city_of[t.pk].pk]) for t in towns]
 
     def area_of(region):
-        c = ancestor(region, "county") or ancestor(region, "city")
+        c = ancestor(region, "county") or city_like(region)
         return c.code[:6]
 
     def review_chain(region):  # county initial (if any), city final (else province)
@@ -817,7 +817,7 @@ def run(args):
     def station_rows():
         for st in stations:
             r = st["region"]
-            creator = official_of[(ancestor(r, "county") or ancestor(r, "city")).pk]
+            creator = official_of[(ancestor(r, "county") or city_like(r)).pk]
             deleted = rnd.random() < 0.01
             st["deleted"] = deleted
             st["created_at"] = rand_dt(created_min, station_created_cut)
@@ -847,7 +847,7 @@ def run(args):
     copy_model(StationCodeSequence, ({"region_id": rid, "last": n} for rid, n in seq_of.items()))
     op_rows = []
     for st in stations:
-        city = ancestor(st["region"], "city")
+        city = city_like(st["region"])
         if orgs_by_city.get(city.pk) and rnd.random() < 0.7:
             op_rows.append(
                 {
