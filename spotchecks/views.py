@@ -35,7 +35,8 @@ def batch_list(request):
     batches = (SpotCheckBatch.objects.visible_to(request.user).select_related("region", "created_by")
                .annotate(total=Count("items"),
                          checked=Count("items", filter=~Q(items__result=SpotCheckResult.PENDING)),
-                         problems=Count("items", filter=Q(items__result=SpotCheckResult.PROBLEM))))
+                         problems=Count("items", filter=Q(items__result=SpotCheckResult.PROBLEM)))
+               .order_by("-created_at", "-pk"))
     page = Paginator(batches, 25).get_page(request.GET.get("page"))
     return render(request, "spotchecks/batch_list.html", {"page": page, "can_draw": services.can_draw(request.user)})
 
