@@ -12,9 +12,7 @@ of the dashboard's slowest queries.
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,12 +30,12 @@ def main():
     args = parser.parse_args()
 
     import django
+    from timing import time_get
 
     django.setup()
     from django.conf import settings
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
     from accounts.models import Region, User
@@ -66,19 +64,7 @@ def main():
     for label, name, username, url in pages:
         client = Client()
         client.force_login(User.objects.get(username=username))
-        for _ in range(3):
-            assert client.get(url).status_code == 200, url
-        times = []
-        for _ in range(args.requests):
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, url
-        with CaptureQueriesContext(connection) as queries:
-            client.get(url)
-        times.sort()
-        p50 = statistics.median(times)
-        p95 = times[max(0, int(len(times) * 0.95) - 1)]
+        p50, p95, queries = time_get(client, url, args.requests)
         verdict = "" if p95 <= TARGET_P95_MS else "  over target"
         failures += bool(verdict) and url == dashboard and "province" in label
         print(f"{label:<16}{name:<44}{p50:8.1f}{p95:8.1f}{len(queries):9d}{verdict}")

@@ -12,7 +12,6 @@ officials are `off_<region code>` (see gen.py).
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -32,12 +31,11 @@ def main():
     args = parser.parse_args()
 
     import django
+    from timing import time_get
 
     django.setup()
     from django.conf import settings
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
     from accounts.models import Region, User
@@ -70,19 +68,7 @@ def main():
     for label, name, user, url in pages:
         client = Client()
         client.force_login(user)
-        for _ in range(3):
-            assert client.get(url).status_code == 200, url
-        times = []
-        for _ in range(args.requests):
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, url
-        with CaptureQueriesContext(connection) as queries:
-            client.get(url)
-        times.sort()
-        p50 = statistics.median(times)
-        p95 = times[max(0, int(len(times) * 0.95) - 1)]
+        p50, p95, queries = time_get(client, url, args.requests)
         verdict = "" if p95 <= TARGET_P95_MS else "  over target"
         failures += bool(verdict)
         print(f"{label:<16}{name:<34}{p50:8.1f}{p95:8.1f}{len(queries):9d}{verdict}")
