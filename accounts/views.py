@@ -5,7 +5,6 @@ from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
+from swms.pagination import paginate
 from swms.pii import mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 
@@ -123,7 +123,7 @@ def official_list(request):
     if export_requested(request):
         return export_response(request, official_table)
     officials, region, q = _officials(request)
-    page = Paginator(officials, 25).get_page(request.GET.get("page"))
+    page = paginate(request, officials, 25)
     return render(
         request,
         "accounts/official_list.html",

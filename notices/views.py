@@ -1,10 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+
+from swms.pagination import paginate
 
 from .models import Message
 from .services import message_mark_read, messages_mark_all_read
@@ -14,7 +15,7 @@ from .services import message_mark_read, messages_mark_all_read
 def inbox(request):
     """我的消息: unread first, then newest."""
     rows = Message.objects.filter(user=request.user).order_by(F("read_at").asc(nulls_first=True), "-created_at")
-    page = Paginator(rows, 20).get_page(request.GET.get("page"))
+    page = paginate(request, rows, 20)
     return render(request, "notices/inbox.html", {"page": page})
 
 

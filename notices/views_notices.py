@@ -3,7 +3,6 @@ receipts, reminders, and the public portal of policies, notices and purchased-se
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import UserKind
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
+from swms.pagination import paginate
 from swms.pii import mask_id_number
 from swms.uploads import serve_private_file
 
@@ -60,7 +60,7 @@ def sent_list(request):
     if export_requested(request):
         return export_response(request, sent_table)
     form, qs = _sent(request)
-    page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    page = paginate(request, qs, 20)
     for n in page:
         n.read_rate = _read_rate(n)
     return render(request, "notices/sent_list.html", {"page": page, "form": form})
@@ -156,7 +156,7 @@ def sent_detail(request, pk):
         return export_response(request, notice_receipts_table, notice=notice.pk)
     show = request.GET.get("show", "unread")
     rows = _receipts(notice, show)
-    page = Paginator(rows, 50).get_page(request.GET.get("page")) if rows is not None else None
+    page = paginate(request, rows, 50) if rows is not None else None
     read_count = NoticeRead.objects.filter(notice=notice).count()
     return render(request, "notices/sent_detail.html", {
         "notice": notice, "show": show, "page": page, "read_count": read_count,
@@ -260,7 +260,7 @@ def received_list(request):
             qs = qs.filter(is_read=False)
         elif form.cleaned_data["read"] == "read":
             qs = qs.filter(is_read=True)
-    page = Paginator(qs.order_by("is_read", "-published_at"), 20).get_page(request.GET.get("page"))
+    page = paginate(request, qs.order_by("is_read", "-published_at"), 20)
     return render(request, "notices/received_list.html", {"page": page, "form": form})
 
 
@@ -314,7 +314,7 @@ def public_list(request):
     qs = _public_qs()
     if category in PUBLIC_CATEGORIES:
         qs = qs.filter(category=category)
-    page = Paginator(qs.order_by("-published_at"), 20).get_page(request.GET.get("page"))
+    page = paginate(request, qs.order_by("-published_at"), 20)
     return render(request, "notices/public_list.html", {"page": page, "category": category,
                                                          "categories": PUBLIC_CATEGORIES})
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
 from swms.ids import normalize_ric
 from swms.models import Action
+from swms.pagination import paginate
 from swms.pii import mask_id_number
 from swms.scoping import get_visible_or_404, within_requested_region
 from swms.workflow import WorkflowError
@@ -62,7 +62,7 @@ def registry_list(request):
         return export_response(request, registry_table)
     id_number = request.POST.get("id_number", "").strip() if request.method == "POST" else ""
     filterset, region, today = _registry(request, id_number=id_number)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, filterset.qs, PAGE_SIZE)
     rows = [registry_row(r, on_date=today) for r in page]
     q = request.GET.get("q", "").strip()
     # An ID number typed into the name box matches exactly, but is written back nowhere on the page.
@@ -174,7 +174,7 @@ def certificate_list(request):
     today = timezone.localdate()
     user = request.user
     filterset, region = _certificates(request)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, filterset.qs, PAGE_SIZE)
     rows = [{"certificate": c, "file_ok": certificate_file_ok(c),
              "state": c.verification_status(today)} for c in page]
     pending, _region = within_requested_region(Registration.objects.visible_to(user), request)

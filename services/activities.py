@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -157,6 +158,58 @@ def _check_month_open(station: Station, month: datetime.date) -> None:
         )
 
 
+def refresh_activity_people(activity_ids: Iterable[int]) -> None:
+    """Recount the clients and workers of these activities and the person types of their clients (the
+    stored `client_count`, `worker_count`, `client_types`), from the link tables: three queries and one
+    bulk update per call."""
+    ids = sorted(set(activity_ids))
+    if not ids:
+        return
+    client_links = Activity.clients.through.objects.filter(activity_id__in=ids).order_by()
+    worker_links = Activity.workers.through.objects.filter(activity_id__in=ids).order_by()
+    worker_counts = dict(worker_links.values("activity_id").annotate(n=Count("*")).values_list("activity_id", "n"))
+    client_counts: dict[int, int] = {}
+    types: dict[int, set] = {}
+    for activity_id, person_types in client_links.values_list("activity_id", "client__person_types"):
+        client_counts[activity_id] = client_counts.get(activity_id, 0) + 1
+        types.setdefault(activity_id, set()).update(person_types or ())
+    rows = [Activity(pk=pk, client_count=client_counts.get(pk, 0), worker_count=worker_counts.get(pk, 0),
+                     client_types=sorted(types.get(pk, ()))) for pk in ids]
+    Activity.objects.bulk_update(rows, ["client_count", "worker_count", "client_types"], batch_size=500)
+
+
+def refresh_all_activity_people() -> None:
+    """Every activity's stored counts and client types at once (migration services 0004, the scale generator):
+    one UPDATE per link table on PostgreSQL, batches of refresh_activity_people() elsewhere."""
+    if connection.vendor != "postgresql":
+        ids = list(Activity.objects.order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(ids), 2000):
+            refresh_activity_people(ids[start:start + 2000])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE services_activity a SET client_count = c.n, client_types = c.types FROM ("
+            " SELECT l.activity_id, count(DISTINCT l.client_id) AS n,"
+            "  coalesce(jsonb_agg(DISTINCT t.value ORDER BY t.value) FILTER (WHERE t.value IS NOT NULL),"
+            "  '[]'::jsonb) AS types"
+            " FROM services_activity_clients l JOIN services_client cl ON cl.id = l.client_id"
+            " LEFT JOIN LATERAL jsonb_array_elements_text(cl.person_types) AS t(value) ON true"
+            " GROUP BY l.activity_id) c"
+            " WHERE c.activity_id = a.id AND (a.client_count, a.client_types) IS DISTINCT FROM (c.n, c.types)")
+        cursor.execute(
+            "UPDATE services_activity a SET worker_count = w.n FROM ("
+            " SELECT activity_id, count(*) AS n FROM services_activity_workers GROUP BY activity_id) w"
+            " WHERE w.activity_id = a.id AND a.worker_count <> w.n")
+        # Activities without any link (no UPDATE ... FROM row above).
+        cursor.execute(
+            "UPDATE services_activity a SET client_count = 0, client_types = '[]'::jsonb"
+            " WHERE (a.client_count <> 0 OR a.client_types <> '[]'::jsonb)"
+            " AND NOT EXISTS (SELECT 1 FROM services_activity_clients l WHERE l.activity_id = a.id)")
+        cursor.execute(
+            "UPDATE services_activity a SET worker_count = 0 WHERE a.worker_count <> 0"
+            " AND NOT EXISTS (SELECT 1 FROM services_activity_workers l WHERE l.activity_id = a.id)")
+
+
 def activity_save(*, station: Station, activity: Activity | None = None, category: str, data: dict, details: dict,
                   summary: dict, clients: Iterable[Client], workers: Iterable[StationWorker],
                   actor: User) -> Activity:
@@ -206,6 +259,8 @@ def activity_save(*, station: Station, activity: Activity | None = None, categor
         activity.save()
         activity.clients.set(clients)
         activity.workers.set(workers)
+        refresh_activity_people([activity.pk])
+        activity.refresh_from_db(fields=["client_count", "worker_count", "client_types"])
         aggregates.activity_changed(activity)
     return activity
 

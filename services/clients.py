@@ -15,6 +15,7 @@ from reports import aggregates
 from stations.models import Station
 from swms.ids import birth_date_from_ric, validate_ric
 
+from .activities import refresh_activity_people
 from .models import Client, PersonType
 
 # The fields a station may enter; `source`, `created_by` and the dates are set here.
@@ -130,10 +131,14 @@ def client_save(*, station: Station, client: Client | None = None, data: dict, a
             duplicate = client_duplicate(station=station, values=values, exclude_pk=target.pk)
             if duplicate is not None:
                 raise _duplicate_error(*duplicate)
+            types_changed = target.pk is not None and set(target.person_types or ()) != set(values["person_types"])
             for field, value in values.items():
                 setattr(target, field, value)
             target._history_user = actor
             target.save()
+            if types_changed:
+                # The person types its activities are found by (stored on each activity).
+                refresh_activity_people(target.activities.values_list("pk", flat=True))
             aggregates.client_changed(target)
     except IntegrityError as e:
         # The race-proof backstop (another station session saved the same ID number first).

@@ -17,6 +17,7 @@ from swms.domains import ServiceDomain
 from swms.forms import BootstrapFormMixin
 from swms.ids import normalize_ric
 from swms.pii import mask_id_number
+from swms.search import json_list_contains, text_contains
 
 from .categories import CATEGORIES, Category, Field
 from .models import Activity, ActivityCategory, ActivityStatus, Client, PersonType
@@ -305,7 +306,7 @@ class ActivityFilter(django_filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         value = value.strip()
-        return queryset.filter(Q(name__icontains=value) | Q(code__startswith=value)) if value else queryset
+        return queryset.filter(text_contains("name", value) | Q(code__startswith=value)) if value else queryset
 
     def filter_domain(self, queryset, name, value):
         return queryset.filter(service_domains__icontains=f'"{value}"')
@@ -321,9 +322,8 @@ class ActivityFilter(django_filters.FilterSet):
         return queryset.filter(lead_worker__name__icontains=value) if value else queryset
 
     def filter_person_type(self, queryset, name, value):
-        # A subquery on the link table rather than a join: no duplicate rows, no DISTINCT.
-        links = Activity.clients.through.objects.filter(client__person_types__icontains=f'"{value}"')
-        return queryset.filter(pk__in=links.values("activity_id"))
+        # The person types of its clients are kept on the activity (GIN-indexed on PostgreSQL).
+        return queryset.filter(json_list_contains("client_types", value))
 
     def filter_station(self, queryset, name, value):
         value = value.strip()

@@ -6,13 +6,13 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from swms.forms import BootstrapFormMixin
 from swms.ids import normalize_ric, validate_ric
+from swms.search import json_list_contains, text_contains
 
 from .models import Client, PersonType
 
@@ -54,11 +54,8 @@ class DeleteForm(BootstrapFormMixin, forms.Form):
 
 
 def with_person_type(queryset, value: str):
-    """Clients having `value` among their person types (jsonb containment on PostgreSQL; the quoted
-    value in the JSON text on the embedded SQLite, which has no containment)."""
-    if connection.vendor == "postgresql":
-        return queryset.filter(person_types__contains=[value])
-    return queryset.filter(person_types__icontains=f'"{value}"')
+    """Clients having `value` among their person types."""
+    return queryset.filter(json_list_contains("person_types", value))
 
 
 def search_clients(queryset, value: str):
@@ -133,7 +130,7 @@ class OfficialClientFilter(StationClientFilter):
         number = normalize_ric(value)
         if len(number) == 18:
             return queryset.filter(id_number=number)
-        return queryset.filter(name__icontains=value) if value else queryset
+        return queryset.filter(text_contains("name", value)) if value else queryset
 
     def filter_filed(self, queryset, name, value):
         return queryset.filter(filed=value == "yes")

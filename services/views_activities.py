@@ -8,9 +8,7 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,6 +19,7 @@ from stations.current import station_required
 from swms.decorators import official_required
 from swms.domains import ServiceDomain
 from swms.exports import Table, export_requested, export_response
+from swms.pagination import paginate
 from swms.pii import mask_id_number, mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 
@@ -37,14 +36,6 @@ def _category(key: str):
         return CATEGORIES[key]
     except KeyError:
         raise Http404 from None
-
-
-def _link_count(field_name: str):
-    """Number of clients or workers of each row, as a per-row subquery: no GROUP BY over the list."""
-    through = Activity._meta.get_field(field_name).remote_field.through
-    counted = (through.objects.filter(activity_id=OuterRef("pk")).order_by().values("activity_id")
-               .annotate(n=Count("pk")).values("n"))
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 def _display(field: Field, value):
@@ -122,8 +113,8 @@ def activity_list(request, category):
     status = request.GET.get("status", "")
     if status in ActivityStatus.values:
         qs = qs.filter(status=status)
-    qs = qs.select_related("lead_worker").annotate(client_count=_link_count("clients")).order_by("-started_at", "-id")
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    qs = qs.select_related("lead_worker").order_by("-started_at", "-id")
+    page = paginate(request, qs, PAGE_SIZE)
     return render(request, "services/activities/list.html", {
         "station": request.station, "category": spec, "page": page, "q": q, "status": status,
         "statuses": ActivityStatus.choices,
@@ -230,9 +221,7 @@ def _official_rows(request):
     qs = _official_activities(user)
     qs, region = within_requested_region(qs, request)
     filterset = ActivityFilter(request.GET or None, queryset=qs)
-    qs = filterset.qs.select_related("station", "station__region", "lead_worker").annotate(
-        client_count=_link_count("clients"), worker_count=_link_count("workers"),
-    ).order_by("-started_at", "-id")
+    qs = filterset.qs.select_related("station", "station__region", "lead_worker").order_by("-started_at", "-id")
     return qs, region, filterset
 
 
@@ -243,7 +232,7 @@ def official_activity_list(request):
     qs, region, filterset = _official_rows(request)
     if export_requested(request):
         return export_response(request, activity_table)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, qs, PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("export", None)
@@ -264,36 +253,19 @@ def activity_table(request) -> Table:
     domains = {value: str(label) for value, label in ServiceDomain.choices}
     categories = {value: str(label) for value, label in Activity._meta.get_field("category").choices}
     statuses = {value: str(label) for value, label in Activity._meta.get_field("status").choices}
-    columns = ("pk", "code", "category", "name", "status", "station__name", "station__code",
-               "station__region__name", "lead_worker__name", "contact_phone", "service_domains", "started_at",
-               "ended_at", "location", "volunteer_count")
-    # The page counts clients and workers with a subquery per row; for a whole province that is 1.2 M index
-    # probes, so the export counts them for each chunk of 2,000 rows with one grouped query per table.
-    links = [Activity._meta.get_field(f).remote_field.through.objects.order_by() for f in ("clients", "workers")]
+    columns = ("code", "category", "name", "status", "station__name", "station__code", "station__region__name",
+               "lead_worker__name", "contact_phone", "service_domains", "started_at", "ended_at", "location",
+               "client_count", "worker_count", "volunteer_count")
 
-    def counts(link_qs, ids):
-        return dict(link_qs.filter(activity_id__in=ids).values("activity_id").annotate(n=Count("*"))
-                    .values_list("activity_id", "n"))
-
-    def chunk_rows(chunk):
-        ids = [row[0] for row in chunk]
-        client_counts, worker_counts = (counts(link_qs, ids) for link_qs in links)
-        for (pk, code, category, name, status, station_name, station_code, region_name, lead_name, contact_phone,
-             service_domains, started_at, ended_at, location, volunteer_count) in chunk:
+    def rows():
+        for (code, category, name, status, station_name, station_code, region_name, lead_name, contact_phone,
+             service_domains, started_at, ended_at, location, client_count, worker_count,
+             volunteer_count) in qs.values_list(*columns).iterator(chunk_size=2000):
             yield [code, categories.get(category, category), name, statuses.get(status, status), station_name,
                    station_code, region_name, lead_name, contact_phone,
                    "、".join(domains.get(d, d) for d in service_domains or ()),
                    started_at.astimezone(tz), ended_at.astimezone(tz) if ended_at else None,
-                   location, client_counts.get(pk, 0), worker_counts.get(pk, 0), volunteer_count]
-
-    def rows():
-        chunk = []
-        for row in qs.values_list(*columns).iterator(chunk_size=2000):
-            chunk.append(row)
-            if len(chunk) == 2000:
-                yield from chunk_rows(chunk)
-                chunk = []
-        yield from chunk_rows(chunk)
+                   location, client_count, worker_count, volunteer_count]
 
     return Table(f"activities-{timezone.localdate():%Y%m%d}.xlsx", headers, rows(), _("Service activities"),
                  qs.count())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -15,6 +14,7 @@ from accounts.views import region_tree_root_for
 from stations.current import station_required
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
+from swms.pagination import paginate
 from swms.pii import mask_id_number, mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 
@@ -45,7 +45,7 @@ def _activity_url(name: str) -> str:
 def _activities_page(request, client: Client):
     qs = (Activity.objects.filter(clients=client, deleted_at__isnull=True)
           .only("pk", "code", "category", "name", "status", "started_at").order_by("-started_at", "-id"))
-    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return paginate(request, qs, PAGE_SIZE)
 
 
 # --- Station side --------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def _station_clients(request):
 def client_list(request):
     filterset = StationClientFilter(request.GET or None, queryset=_station_clients(request).active())
     qs = filterset.qs.order_by("-created_at", "-id")
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, qs, PAGE_SIZE)
     _with_type_labels(page.object_list)
     return render(request, "services/clients/list.html", {
         "station": request.station, "page": page, "filter": filterset,
@@ -157,7 +157,7 @@ def official_client_list(request):
     qs, filterset, region = _official_rows(request)
     if export_requested(request):
         return export_response(request, client_table)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, qs, PAGE_SIZE)
     _with_type_labels(page.object_list)
     return render(request, "services/clients/official_list.html", {
         "page": page, "filter": filterset, "region": region,

@@ -5,7 +5,6 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Subquery
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from stations.current import station_required
 from stations.models import Station
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
+from swms.pagination import paginate
 from swms.pii import mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 from swms.uploads import serve_private_file
@@ -40,7 +40,7 @@ def _previous_month(today: datetime.date) -> datetime.date:
 def summary_list(request):
     station = request.station
     rows = MonthlySummary.objects.filter(station=station).order_by("-month")
-    page = Paginator(rows, 24).get_page(request.GET.get("page"))
+    page = paginate(request, rows, 24)
     today = timezone.localdate()
     return render(request, "services/summaries/list.html", {
         "station": station, "page": page,
@@ -148,7 +148,7 @@ def summary_completeness(request):
     )
     total = stations.count()
     submitted = counts.get(State.SUBMITTED, 0) + counts.get(State.APPROVED, 0)
-    page = Paginator(missing, 50).get_page(request.GET.get("page"))
+    page = paginate(request, missing, 50)
     return render(request, "services/summaries/completeness.html", {
         "form": form, "month": month, "region": region, "page": page, "total": total, "submitted": submitted,
         "approved": counts.get(State.APPROVED, 0), "returned": counts.get(State.RETURNED, 0),

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
 from swms.models import Action, ReviewLog
+from swms.pagination import paginate
 from swms.pii import mask_id_number
 from swms.scoping import get_visible_or_404
 from swms.workflow import State, WorkflowError
@@ -37,7 +37,7 @@ def batch_list(request):
                          checked=Count("items", filter=~Q(items__result=SpotCheckResult.PENDING)),
                          problems=Count("items", filter=Q(items__result=SpotCheckResult.PROBLEM)))
                .order_by("-created_at", "-pk"))
-    page = Paginator(batches, 25).get_page(request.GET.get("page"))
+    page = paginate(request, batches, 25)
     return render(request, "spotchecks/batch_list.html", {"page": page, "can_draw": services.can_draw(request.user)})
 
 
@@ -82,7 +82,7 @@ def batch_detail(request, pk):
     batch = _batch(request, pk)
     cities = batch_cities(batch)
     filterset = ItemFilter(request.GET or None, queryset=batch_items(batch), cities=cities)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, filterset.qs, PAGE_SIZE)
     return render(request, "spotchecks/batch_detail.html", {
         "batch": batch, "filter": filterset, "page": page, "chosen_cities": list(batch.cities.order_by("code")),
         "percent": batch.mode == SampleMode.PERCENT, "report": batch_report(batch),
@@ -208,7 +208,7 @@ def rectification_list(request):
         todo=Case(When(order, then=Value(0)), default=Value(1), output_field=IntegerField()),
         return_comment=Subquery(returns),
     ).order_by("todo", "created_at", "pk")
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = paginate(request, qs, 25)
     rows = [{"obj": r, "can_answer": r.is_editable and r.is_applicant(request.user),
              "form": AnswerForm(prefix=f"r{r.pk}", initial={"answer": r.answer})} for r in page]
     return render(request, "spotchecks/rectifications.html", {"page": page, "rows": rows, "show": show})

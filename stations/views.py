@@ -4,7 +4,6 @@ organizations keep their station's workers. State changes go through stations.se
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, F, Prefetch, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from swms.decorators import official_required
 from swms.domains import ServiceDomain
 from swms.exports import Table, export_requested, export_response
 from swms.ids import normalize_ric
+from swms.pagination import paginate
 from swms.pii import mask_id_number, mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 
@@ -64,7 +64,7 @@ def station_list(request):
     qs, region, q = _station_rows(request)
     if export_requested(request):
         return export_response(request, station_table)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = paginate(request, qs, 25)
     return render(request, "stations/list.html", {
         "page": page, "region": region, "q": q, "tier": request.GET.get("tier", ""),
         "tiers": Station._meta.get_field("tier").choices,
@@ -252,7 +252,7 @@ def worker_overview(request):
     if export_requested(request):
         return export_response(request, worker_overview_table)
     qs, region, q, station_q = _worker_overview(request)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = paginate(request, qs, 25)
     return render(request, "stations/worker_overview.html", {
         "page": page, "region": region, "q": q, "station_q": station_q, "status": request.GET.get("status", ""),
         # An ID number searched for is not carried on into the export links.
@@ -323,7 +323,7 @@ def workers(request):
     qs = station.workers.select_related("social_worker")
     if show != "all":
         qs = qs.current()
-    page = Paginator(qs.order_by("left_on", "-is_head", "name"), 25).get_page(request.GET.get("page"))
+    page = paginate(request, qs.order_by("left_on", "-is_head", "name"), 25)
     return render(request, "stations/workers.html", {
         "station": station, "page": page, "show": show,
         "warnings": services.staffing_warnings(station),

@@ -23,7 +23,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
-from django.core.paginator import Paginator
 from django.db.models import Count, Min, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -37,6 +36,7 @@ from swms.exports import Table, export_requested, export_response
 from swms.forms import DecisionForm
 from swms.ids import normalize_ric
 from swms.models import Action, ReviewLog, Step
+from swms.pagination import paginate
 from swms.scoping import get_visible_or_404, within_requested_region
 from swms.workflow import State, WorkflowError, review_log_for
 
@@ -291,7 +291,7 @@ def queue_view(request, queue: Queue):
         return export_response(request, queue_table, queue=queue.key)
     user = request.user
     listing = queue_listing(request, queue)
-    page = Paginator(listing.rows, 25).get_page(request.GET.get("page"))
+    page = paginate(request, listing.rows, 25)
     now = timezone.now()
     texts = _why_texts()
     for obj in page:

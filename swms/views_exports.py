@@ -3,7 +3,6 @@ retry after a failure) and its download."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from swms.exports import export_retry, sweep_stale_exports
 from swms.models import ExportJob
+from swms.pagination import paginate
 from swms.uploads import serve_private_file
 
 
@@ -18,7 +18,7 @@ from swms.uploads import serve_private_file
 def export_list(request):
     sweep_stale_exports(user=request.user)
     jobs = ExportJob.objects.filter(user=request.user).defer("params", "error", "builder")
-    page = Paginator(jobs, 25).get_page(request.GET.get("page"))
+    page = paginate(request, jobs, 25)
     return render(request, "exports/list.html", {"page": page, "retention_days": settings.SWMS_EXPORT_RETENTION_DAYS})
 
 

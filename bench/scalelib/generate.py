@@ -1345,6 +1345,11 @@ def run(args):
             bad += n
             print(f"  FK violation: {table}.{col} -> {ref}: {n} rows")
     log(f"FK check: {bad} violations")
+    # Activities keep their client and worker counts and their clients' person types (two UPDATEs).
+    from services.activities import refresh_all_activity_people
+
+    refresh_all_activity_people()
+    log("activities: client and worker counts, client person types")
     # Reviewers' log rows carry the submission they acted on (one UPDATE).
     from swms.models import fill_review_log_submissions
 

@@ -229,6 +229,7 @@ class Command(BaseCommand):
         import datetime
 
         from registration.models import Organization
+        from services.activities import refresh_activity_people
         from services.models import Activity, Client
         from stations import services as station_services
         from stations.models import Station, StationOperator, StationWorker
@@ -284,6 +285,7 @@ class Command(BaseCommand):
             if created:
                 activity.clients.set(clients)
                 activity.workers.set([head])
+                refresh_activity_people([activity.pk])
 
 
 def display_width(text: str) -> int:

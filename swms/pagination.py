@@ -1,0 +1,53 @@
+"""Pagination of the long lists without counting millions of rows.
+
+Django's `Paginator` runs `COUNT(*)` over the whole filtered scope on every page view: at province scale
+that is 600,000 activities or a million clients joined to their regions, each time. `BoundedPaginator`
+counts at most as far as the page asked for needs (`LIMIT` inside the count, no ordering), and when there
+are more rows it says so: the list shows "more than 10,000" and the page numbers go on from there. An
+exact count of a big list is what the statistics pages are for.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+
+# Count exactly up to `SWMS_LIST_COUNT_FLOOR` rows (default 10,000); beyond, lists say "more than".
+# Pages counted beyond the one asked for, so "next" keeps working past the floor.
+PAGES_AHEAD = 10
+
+
+class BoundedPaginator(Paginator):
+    """A `Paginator` whose count stops at a bound: `capped` is true when there are more rows than it says."""
+
+    def __init__(self, object_list, per_page, *, page=None, floor: int | None = None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        try:
+            wanted = max(1, int(page or 1))
+        except (TypeError, ValueError):
+            wanted = 1
+        if floor is None:
+            floor = getattr(settings, "SWMS_LIST_COUNT_FLOOR", 10_000)
+        self.bound = max(floor, (wanted + max(1, PAGES_AHEAD)) * self.per_page)
+        self.capped = False
+
+    @cached_property
+    def count(self) -> int:
+        if not isinstance(self.object_list, QuerySet):
+            return super().count
+        qs, query = self.object_list.order_by(), self.object_list.query
+        if query.group_by is None and not query.distinct and not query.values_select and not query.combinator:
+            # Plain rows: only the primary keys, no annotations.
+            qs = qs.values("pk")
+        # No ordering and a LIMIT inside the count: the database stops at bound + 1 rows.
+        counted = qs[: self.bound + 1].count()
+        self.capped = counted > self.bound
+        return min(counted, self.bound)
+
+
+def paginate(request, object_list, per_page: int = 25, *, param: str = "page"):
+    """The requested page of `object_list`, counted with a bound (see BoundedPaginator)."""
+    number = request.GET.get(param)
+    return BoundedPaginator(object_list, per_page, page=number).get_page(number)

@@ -1,0 +1,98 @@
+"""Substring search on names that stays fast at province scale, two-character Chinese names included.
+
+`name ILIKE '%张伟%'` reads every row: B-tree indexes cannot answer a substring, and pg_trgm's trigram
+indexes cannot answer a string shorter than three characters (张伟 has no trigram), which is most Chinese
+personal names. So names are indexed by their characters and character pairs instead: the SQL function
+`swms_ngrams(text)` (migration swms 0009) returns the distinct single characters and adjacent pairs of the
+lower-cased text, and a GIN index on `swms_ngrams(column)` (`ngram_index()` in the model's migration)
+answers "contains all these pairs" from posting lists. `text_contains(field, value)` asks for every pair of
+the search string (or its one character) and keeps the `ILIKE` as the exact check, so results are the same
+as before, only found through the index. On SQLite (the demo) it is the plain `ILIKE`.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.lookups import DataContains
+from django.db import connection, models
+from django.db.migrations.operations.base import Operation
+from django.db.models import F, Func, Q, Value
+
+NGRAMS_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION swms_ngrams(t text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(DISTINCT g), '{}') FROM (
+    SELECT substr(lower(t), i, 1) AS g FROM generate_series(1, length(t)) AS i
+    UNION ALL
+    SELECT substr(lower(t), i, 2) FROM generate_series(1, length(t) - 1) AS i
+  ) AS grams WHERE g <> ''
+$$;
+"""
+
+
+def ngrams(text: str) -> list[str]:
+    """What the search asks the index for: the distinct pairs of `text`, or its single character."""
+    text = text.lower()
+    if len(text) == 1:
+        return [text]
+    return sorted({text[i:i + 2] for i in range(len(text) - 1)})
+
+
+class NgramsOf(Func):
+    function = "swms_ngrams"
+    output_field = ArrayField(models.TextField())
+
+
+def text_contains(field: str, value: str) -> Q:
+    """`field` contains `value` (case-insensitive), through the n-gram index where there is one."""
+    value = value.strip()
+    condition = Q(**{f"{field}__icontains": value})
+    if not value or connection.vendor != "postgresql":
+        return condition
+    wanted = Value(ngrams(value), output_field=ArrayField(models.TextField()))
+    return Q(DataContains(NgramsOf(F(field)), wanted)) & condition
+
+
+def json_list_contains(field: str, value: str) -> Q:
+    """A JSON list column holding `value`: jsonb containment on PostgreSQL (a GIN index answers it), the
+    quoted value in the JSON text on the embedded SQLite, which has no containment."""
+    if connection.vendor == "postgresql":
+        return Q(**{f"{field}__contains": [value]})
+    return Q(**{f"{field}__icontains": f'"{value}"'})
+
+
+class PostgresIndex(Operation):
+    """`CREATE INDEX name ON table USING <using>` on PostgreSQL, nothing elsewhere: the GIN indexes of the
+    search (n-grams, JSON containment) that the embedded SQLite demo has no use for."""
+
+    reduces_to_sql = True
+    reversible = True
+
+    def __init__(self, model_name: str, name: str, using: str):
+        self.model_name, self.name, self.using = model_name, name, using
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {schema_editor.quote_name(self.name)} "
+                              f"ON {schema_editor.quote_name(model._meta.db_table)} USING {self.using}")
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(self.name)}")
+
+    def describe(self):
+        return f"Create index {self.name} on {self.model_name} (PostgreSQL only)"
+
+    def deconstruct(self):
+        return self.__class__.__qualname__, [], {"model_name": self.model_name, "name": self.name,
+                                                  "using": self.using}
+
+
+def ngram_index(model_name: str, column: str, name: str) -> PostgresIndex:
+    """The GIN index `text_contains()` on that column is answered by."""
+    return PostgresIndex(model_name, name, f"gin (swms_ngrams({column}))")
