@@ -4,6 +4,7 @@ every list page against the Django admin and its own SQL, and load gunicorn with
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/swms_scale .venv/bin/python bench/scale.py generate --scale province
     DATABASE_URL=... .venv/bin/python bench/scale.py pages --out results.json [--pages registry,activities] [--roles province,station]
     DATABASE_URL=... .venv/bin/python bench/scale.py load --users 10 --seconds 20
+    DATABASE_URL=... .venv/bin/python bench/scale.py weight [--out weight.json] [--roles anonymous,official]
 
 Started from the reference harness in ../shared/scale/ (gen.py, bench_pages.py, bench_load.py); see
 bench/README.md, "Province-scale harness — bench/scale.py". Helpers live in bench/scalelib/.
@@ -25,20 +26,23 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/swms_s
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
-    from scalelib import generate, load, pages
+    from scalelib import generate, load, pages, weight
 
     generate.add_arguments(
         sub.add_parser("generate", help="TRUNCATE + COPY a province/national-size dataset")
     )
     pages.add_arguments(sub.add_parser("pages", help="time every list/queue/statistics/workbench page"))
     load.add_arguments(sub.add_parser("load", help="gunicorn + mixed authenticated GETs"))
+    weight.add_arguments(
+        sub.add_parser("weight", help="bytes a browser transfers per page, cold cache and later, production settings")
+    )
     args = ap.parse_args(argv)
     # The page benchmark registers plain admin changelists of the same models (scalelib.settings).
     os.environ["DJANGO_SETTINGS_MODULE"] = "scalelib.settings" if args.command == "pages" else "swms.settings"
     import django
 
     django.setup()
-    {"generate": generate.run, "pages": pages.run, "load": load.run}[args.command](args)
+    {"generate": generate.run, "pages": pages.run, "load": load.run, "weight": weight.run}[args.command](args)
 
 
 if __name__ == "__main__":
