@@ -1,11 +1,10 @@
 """Province-scale lists (issue #14): the activity keeps its client and worker counts and its clients' person
 types (filled here from the links; kept by services.activities.refresh_activity_people), the officials' list
-order as a partial index, and on PostgreSQL GIN indexes for name search (swms/search.py) and person types."""
+order as a partial index. The search indexes follow in 0005 (PostgreSQL refuses CREATE INDEX on a table with
+deferred constraint checks pending from the fill in the same transaction)."""
 
 from django.conf import settings
 from django.db import migrations, models
-
-from swms.search import PostgresIndex, ngram_index
 
 
 def fill(apps, schema_editor):
@@ -19,7 +18,6 @@ class Migration(migrations.Migration):
     dependencies = [
         ('services', '0003_queue_order_index'),
         ('stations', '0001_initial'),
-        ('swms', '0009_ngram_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -59,8 +57,4 @@ class Migration(migrations.Migration):
             index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['-started_at', '-id'], name='activity_list_order_idx'),
         ),
         migrations.RunPython(fill, migrations.RunPython.noop, elidable=True),
-        ngram_index("client", "name", "client_name_ngram_idx"),
-        ngram_index("activity", "name", "activity_name_ngram_idx"),
-        PostgresIndex("client", "client_person_types_idx", "gin (person_types jsonb_path_ops)"),
-        PostgresIndex("activity", "activity_client_types_idx", "gin (client_types jsonb_path_ops)"),
     ]
