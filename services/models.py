@@ -165,6 +165,9 @@ class Activity(models.Model):
             # The officials' list order, so a page walks the index instead of sorting the scope.
             models.Index(fields=["-started_at", "-id"], condition=Q(deleted_at__isnull=True),
                          name="activity_list_order_idx"),
+            # The same order within a category and status (the list's two main filters).
+            models.Index(fields=["category", "status", "-started_at", "-id"], condition=Q(deleted_at__isnull=True),
+                         name="activity_list_cat_idx"),
         ]
         constraints = [
             # An ended activity has its end and its summary; an ongoing one has no summary.

@@ -17,6 +17,13 @@ from django.utils.functional import cached_property
 # Count exactly up to `SWMS_LIST_COUNT_FLOOR` rows (default 10,000); beyond, lists say "more than".
 # Pages counted beyond the one asked for, so "next" keeps working past the floor.
 PAGES_AHEAD = 10
+# From this many rows skipped on, a page first finds its primary keys (a narrow walk of the ordering index,
+# with only the joins the filter needs), then loads those rows with their joins: a "deferred join".
+DEFERRED_JOIN_FROM = 500
+
+
+def _plain(query) -> bool:
+    return query.group_by is None and not query.distinct and not query.values_select and not query.combinator
 
 
 class BoundedPaginator(Paginator):
@@ -37,14 +44,27 @@ class BoundedPaginator(Paginator):
     def count(self) -> int:
         if not isinstance(self.object_list, QuerySet):
             return super().count
-        qs, query = self.object_list.order_by(), self.object_list.query
-        if query.group_by is None and not query.distinct and not query.values_select and not query.combinator:
+        qs = self.object_list.order_by()
+        if _plain(self.object_list.query):
             # Plain rows: only the primary keys, no annotations.
             qs = qs.values("pk")
         # No ordering and a LIMIT inside the count: the database stops at bound + 1 rows.
         counted = qs[: self.bound + 1].count()
         self.capped = counted > self.bound
         return min(counted, self.bound)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = self.object_list
+        if bottom < DEFERRED_JOIN_FROM or not isinstance(rows, QuerySet) or not _plain(rows.query):
+            return super().page(number)
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        keys = list(rows.values_list("pk", flat=True)[bottom:top])
+        by_key = {obj.pk: obj for obj in rows.order_by().filter(pk__in=keys)}
+        return self._get_page([by_key[k] for k in keys if k in by_key], number, self)
 
 
 def paginate(request, object_list, per_page: int = 25, *, param: str = "page"):

@@ -59,3 +59,23 @@ def test_officials_list_says_more_than(alice, regions, client, monkeypatch, sett
     # Page 2 of the same list: counted up to (2 + 1) pages, so all 51 rows, exactly.
     page = client.get(reverse("services:official-client-list"), {"page": 2}).content.decode()
     assert "51 clients" in page and "Page 2 of 3" in page
+
+
+def test_deep_pages_find_their_keys_first_and_keep_the_order(regions, monkeypatch):
+    monkeypatch.setattr(pagination, "DEFERRED_JOIN_FROM", 2)
+    ordered = Region.objects.select_related("parent").order_by("-code")
+    expected = list(ordered.values_list("code", flat=True))
+    paginator = BoundedPaginator(ordered, 3, page=2, floor=1000)
+    paginator.count  # noqa: B018 (counted first, as the page template does)
+    with CaptureQueriesContext(connection) as queries:
+        page = paginator.page(2)
+        codes = [r.code for r in page]
+        parents = [r.parent.name if r.parent else None for r in page]  # joined in the second query
+    assert codes == expected[3:6]
+    assert len(queries.captured_queries) == 2 and "LIMIT 3 OFFSET 3" in queries.captured_queries[0]["sql"]
+    assert parents == [Region.objects.get(code=c).parent.name if Region.objects.get(code=c).parent else None
+                       for c in codes]
+    # The first pages are one plain query.
+    with CaptureQueriesContext(connection) as queries:
+        assert [r.code for r in paginator.page(1)] == expected[:3]
+    assert len(queries.captured_queries) == 1

@@ -56,5 +56,9 @@ class Migration(migrations.Migration):
             model_name='activity',
             index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['-started_at', '-id'], name='activity_list_order_idx'),
         ),
+        migrations.AddIndex(
+            model_name='activity',
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['category', 'status', '-started_at', '-id'], name='activity_list_cat_idx'),
+        ),
         migrations.RunPython(fill, migrations.RunPython.noop, elidable=True),
     ]
