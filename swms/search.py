@@ -4,8 +4,8 @@
 indexes cannot answer a string shorter than three characters (张伟 has no trigram), which is most Chinese
 personal names. So names are indexed by their characters and character pairs instead: the SQL function
 `swms_ngrams(text)` (migration swms 0009) returns the single characters and adjacent pairs of the
-lower-cased text, and a GIN index on `swms_ngrams(column)` (`ngram_index()` in the model's migration)
-answers "contains all these pairs" from posting lists. `text_contains(field, value)` asks for every pair of
+lower-cased text, kept in a generated column `<column>_ngrams` with a GIN index (`ngram_index()` in the
+model's migration), which answers "contains all these pairs" from posting lists. `text_contains(field, value)` asks for every pair of
 the search string (or its one character), with the `ILIKE` as the exact check for longer strings, so
 results are the same as before, only found through the index. On SQLite (the demo) it is the plain `ILIKE`.
 """
@@ -38,16 +38,29 @@ def ngrams(text: str) -> list[str]:
     return sorted({text[i:i + 2] for i in range(len(text) - 1)})
 
 
+NGRAM_SUFFIX = "_ngrams"
+
+
 class NgramsOf(Func):
-    function = "swms_ngrams"
+    """The stored n-grams of a text column: the generated column `<column>_ngrams` that `ngram_index()` adds
+    next to it on PostgreSQL (the models do not declare it; the database computes it on every write)."""
+
     output_field = ArrayField(models.TextField())
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        column = self.source_expressions[0].target.column
+        quoted = connection.ops.quote_name(column)
+        if not sql.endswith(quoted):
+            raise ValueError(f"no n-gram column for {sql}")
+        return sql[: -len(quoted)] + connection.ops.quote_name(column + NGRAM_SUFFIX), params
 
 
 def text_contains(field: str, value: str) -> Q:
     """`field` contains `value` (case-insensitive), through the n-gram index where there is one.
 
     One or two characters: containing the n-gram is exactly containing the text, so the n-gram condition is
-    the whole filter and the planner's estimate (from the index's statistics) is right. Longer: every pair
+    the whole filter and the planner's estimate (from the column's statistics) is right. Longer: every pair
     must be there, and the LIKE checks that they are in order."""
     value = value.strip()
     condition = Q(**{f"{field}__icontains": value})
@@ -98,6 +111,46 @@ class PostgresIndex(Operation):
                                                   "using": self.using}
 
 
-def ngram_index(model_name: str, column: str, name: str) -> PostgresIndex:
-    """The GIN index `text_contains()` on that column is answered by."""
-    return PostgresIndex(model_name, name, f"gin (swms_ngrams({column}))")
+class NgramColumn(Operation):
+    """On PostgreSQL, `<column>_ngrams text[] GENERATED ALWAYS AS (swms_ngrams(column)) STORED` and a GIN
+    index on it; nothing elsewhere. A stored column rather than an index on the expression: a plan that
+    filters rows (a common name found by walking the list's order index, a bounded count) reads the array
+    instead of computing it for every row."""
+
+    reduces_to_sql = True
+    reversible = True
+
+    def __init__(self, model_name: str, column: str, name: str):
+        self.model_name, self.column, self.name = model_name, column, name
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        qn = schema_editor.quote_name
+        table = qn(to_state.apps.get_model(app_label, self.model_name)._meta.db_table)
+        grams = qn(self.column + NGRAM_SUFFIX)
+        schema_editor.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {grams} text[] "
+                              f"GENERATED ALWAYS AS (swms_ngrams({qn(self.column)})) STORED")
+        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {qn(self.name)} ON {table} USING gin ({grams})")
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        qn = schema_editor.quote_name
+        table = qn(from_state.apps.get_model(app_label, self.model_name)._meta.db_table)
+        schema_editor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {qn(self.column + NGRAM_SUFFIX)}")
+
+    def describe(self):
+        return f"Add the n-gram column and index {self.name} of {self.model_name}.{self.column} (PostgreSQL only)"
+
+    def deconstruct(self):
+        return self.__class__.__qualname__, [], {"model_name": self.model_name, "column": self.column,
+                                                  "name": self.name}
+
+
+def ngram_index(model_name: str, column: str, name: str) -> NgramColumn:
+    """What `text_contains()` on that column is answered by (see NgramColumn)."""
+    return NgramColumn(model_name, column, name)
