@@ -9,7 +9,8 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.messages.storage import default_storage
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
+from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -132,3 +133,14 @@ def _parse(value) -> datetime | None:
         return datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return None
+
+
+class PageGZipMiddleware(GZipMiddleware):
+    """Django's GZipMiddleware for pages only: downloads (exports, certificates, uploaded files, sent as
+    attachments or file responses) keep their Content-Length, so the browser shows their progress, and
+    xlsx/pdf/zip files are compressed already."""
+
+    def process_response(self, request, response):
+        if isinstance(response, FileResponse) or response.get("Content-Disposition", "").startswith("attachment"):
+            return response
+        return super().process_response(request, response)

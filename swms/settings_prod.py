@@ -39,9 +39,9 @@ WHITENOISE_USE_FINDERS = False
 
 # Compressed HTML (issue #14: page weight). Right after WhiteNoise: static files are answered above it
 # (already compressed at collectstatic, gzip and brotli), and every middleware below it has finished with
-# the body before it is compressed. BREACH: Django's GZipMiddleware pads each response with up to 100
-# random bytes in the gzip header ("Heal The Breach"), CSRF tokens are masked per response, and the
+# the body before it is compressed; downloads are left as they are (PageGZipMiddleware). BREACH: Django's
+# GZipMiddleware pads each response with up to 100 random bytes in the gzip header ("Heal The Breach"), CSRF tokens are masked per response, and the
 # session cookie is SameSite=Lax, so cross-site pages cannot make the many credentialed requests the
 # attack needs.
 MIDDLEWARE = list(MIDDLEWARE)  # noqa: F405
-MIDDLEWARE.insert(MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "django.middleware.gzip.GZipMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "swms.middleware.PageGZipMiddleware")

@@ -73,7 +73,7 @@ def refs(content: bytes):
 
 def test_gzip_sits_right_below_whitenoise(prod):
     mw = prod["MIDDLEWARE"]
-    assert mw.index("django.middleware.gzip.GZipMiddleware") == mw.index(
+    assert mw.index("swms.middleware.PageGZipMiddleware") == mw.index(
         "whitenoise.middleware.WhiteNoiseMiddleware"
     ) + 1
 
@@ -98,6 +98,20 @@ def test_production_html_is_gzipped_only_when_the_client_accepts_it(prod, alice,
     assert plain.content.lstrip().lower().startswith(b"<!doctype html>")
     for response in (zipped, plain):
         assert "accept-encoding" in response["Vary"].lower()
+
+
+def test_downloads_are_not_compressed(prod, alice, regions):
+    """An export's download keeps its length (the browser shows progress); pages around it are compressed."""
+    with override_settings(MIDDLEWARE=prod["MIDDLEWARE"]):
+        client = Client()
+        client.force_login(alice)
+        response = client.get(reverse("accounts:official-list"), {"export": "csv"}, HTTP_ACCEPT_ENCODING="gzip")
+        page = client.get(reverse("accounts:official-list"), HTTP_ACCEPT_ENCODING="gzip")
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    assert not response.has_header("Content-Encoding")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert body.startswith("\ufeff".encode()) and "alice".encode() in body
+    assert page["Content-Encoding"] == "gzip"
 
 
 def test_demo_settings_do_not_compress(client, db):

@@ -1,4 +1,4 @@
-"""`bench/scale.py load`: gunicorn with the production settings (swms.settings, DEBUG off) on 127.0.0.1
+"""`bench/scale.py load`: gunicorn with the production settings (swms.settings_prod) on 127.0.0.1
 under a closed-loop load of N concurrent authenticated users (threads, no think time), mixed GETs of the
 four roles; bounded in time (--seconds) and in count (--max-requests). Prints and writes req/s,
 p50/p95/p99 and errors, per role and per page.
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import resource
-import signal
-import subprocess
-import sys
+import secrets
+import shutil
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -26,8 +25,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .pages import pct
-
-ROOT = Path(__file__).resolve().parents[2]
+from .weight import collectstatic, prod_env, prod_setting, session_for, start_gunicorn
+from .weight import stop as stop_server
 
 
 def add_arguments(ap):
@@ -38,6 +37,8 @@ def add_arguments(ap):
     ap.add_argument("--max-requests", type=int, default=100_000, help="stop a run after this many requests")
     ap.add_argument("--warm", type=float, default=5, help="warm-up seconds (discarded)")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    ap.add_argument("--settings", default="swms.settings_prod",
+                    help="settings module of the server (default the production settings)")
     ap.add_argument("--port", type=int, default=8113)
     ap.add_argument("--out", default="load.json")
 
@@ -86,9 +87,7 @@ def station_pages():
     ]
 
 
-def make_sessions(n, rnd):
-    from django.conf import settings
-    from django.test import Client
+def make_sessions(n, rnd, secret_key):
     from django.utils import timezone
 
     from accounts.models import Region, User
@@ -117,17 +116,11 @@ def make_sessions(n, rnd):
     User.objects.filter(pk__in=[u.pk for _r, u, _p in plan]).update(
         password_changed_at=timezone.now(), must_change_password=False
     )
-    sessions = []
-    for role, user, pages in plan:
-        c = Client()
-        c.force_login(user)
-        sessions.append((role, c.cookies[settings.SESSION_COOKIE_NAME].value, pages))
-    return sessions
+    # Sessions signed with the server's secret key (the session's auth hash depends on it).
+    return [(role, session_for(user, secret_key), pages) for role, user, pages in plan]
 
 
-def drive(sessions, seconds, max_requests, seed, port):
-    from django.conf import settings
-
+def drive(sessions, seconds, max_requests, seed, port, cookie_name):
     stop = time.monotonic() + seconds
     lock = threading.Lock()
     lat, errors, by_page, by_role = [], defaultdict(int), defaultdict(list), defaultdict(list)
@@ -137,9 +130,10 @@ def drive(sessions, seconds, max_requests, seed, port):
         rnd = random.Random(seed * 1000 + i)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         headers = {
-            "Cookie": f"{settings.SESSION_COOKIE_NAME}={sid}",
+            "Cookie": f"{cookie_name}={sid}",
             "Host": "127.0.0.1",
             "Accept-Encoding": "gzip",
+            "X-Forwarded-Proto": "https",  # as behind the TLS proxy (SECURE_SSL_REDIRECT stays on)
         }
         while time.monotonic() < stop:
             with lock:
@@ -199,50 +193,33 @@ def drive(sessions, seconds, max_requests, seed, port):
 
 def run(args):
     rnd = random.Random(7)
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="swms.settings", DJANGO_DEBUG="false")
-    gunicorn = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(args.workers),
-            "-b",
-            f"127.0.0.1:{args.port}",
-            "--timeout",
-            "120",
-            "--log-level",
-            "warning",
-            "swms.wsgi:application",
-        ],
-        cwd=str(ROOT),
-        env=env,
-    )
-    print(f"gunicorn pid {gunicorn.pid}, {args.workers} workers, 127.0.0.1:{args.port}", flush=True)
+    # The production settings, as `weight` runs them: hashed and compressed static files collected into a
+    # temporary STATIC_ROOT, a random production-length secret key shared with this process for the sessions.
+    secret_key = secrets.token_urlsafe(48)
+    static_root = Path(tempfile.mkdtemp(prefix="swms-load-static-"))
+    env = prod_env(secret_key, static_root, args.settings)
+    collectstatic(env)
+    cookie_name = prod_setting(env, "SESSION_COOKIE_NAME")
+    gunicorn = start_gunicorn(env, args.port, args.workers)
+    print(f"gunicorn pid {gunicorn.pid}, {args.workers} workers, 127.0.0.1:{args.port}, {args.settings}", flush=True)
     results = []
     try:
-        for _ in range(120):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-                c.request("GET", "/accounts/login/")
-                c.getresponse().read()
-                break
-            except OSError:
-                time.sleep(0.5)
         for n in args.users:
-            sessions = make_sessions(n, rnd)
-            drive(sessions, args.warm, args.max_requests, seed=n + 1, port=args.port)  # warm-up, discarded
+            sessions = make_sessions(n, rnd, secret_key)
+            drive(sessions, args.warm, args.max_requests, seed=n + 1, port=args.port,
+                  cookie_name=cookie_name)  # warm-up, discarded
             ru0 = resource.getrusage(resource.RUSAGE_SELF)
-            r = drive(sessions, args.seconds, args.max_requests, seed=n, port=args.port)
+            r = drive(sessions, args.seconds, args.max_requests, seed=n, port=args.port, cookie_name=cookie_name)
             ru1 = resource.getrusage(resource.RUSAGE_SELF)
             r["loadgen_cpu_s"] = round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 1)
             r["gunicorn_workers"] = args.workers
+            r["settings"] = args.settings
             results.append(r)
             print(json.dumps({k: v for k, v in r.items() if k != "by_page"}, ensure_ascii=False), flush=True)
             for u, v in r["by_page"].items():
                 print(f"   {u:60} n={v['n']:5} p50={v['p50_ms']:8.1f} p95={v['p95_ms']:8.1f}")
     finally:
-        gunicorn.send_signal(signal.SIGTERM)
-        gunicorn.wait(timeout=30)
+        stop_server(gunicorn)
+        shutil.rmtree(static_root, ignore_errors=True)
     Path(args.out).write_text(json.dumps(results, ensure_ascii=False, indent=1))
     print(f"wrote {args.out}")

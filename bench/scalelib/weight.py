@@ -46,7 +46,7 @@ import zlib
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from .load import ROOT
+ROOT = Path(__file__).resolve().parents[2]
 
 COLD_TARGET = 200_000
 LATER_TARGET = 30_000
