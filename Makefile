@@ -10,7 +10,7 @@ export DJANGO_SETTINGS_MODULE ?= swms.settings
 # gettext for the catalog, poppler-utils (pdftotext) to read PDFs back in tests.
 DEB_PACKAGES := gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei chromium poppler-utils
 
-.PHONY: demo demo-setup test install system-deps messages messages-check lint serve clean
+.PHONY: demo demo-setup test install system-deps messages messages-check lint serve clean bench-scale
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,3 +60,16 @@ test: $(STAMP) system-deps messages-check messages lint
 
 clean:
 	rm -rf $(VENV) var staticfiles
+
+# Province-scale benchmark (issue #14; not part of `make test`, ~1.5 h on 2 cores): generate the province into
+# SCALE_DATABASE_URL (its name must contain "scale" or "perf"; TRUNCATEd), time every page, load gunicorn,
+# weigh the pages, and write the tables of bench/README.md. SCALE_N sets the timed requests per page.
+SCALE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/swms_scale
+SCALE_N ?= 30
+bench-scale: $(STAMP) messages
+	mkdir -p var/bench
+	DATABASE_URL=$(SCALE_DATABASE_URL) $(BIN)/python bench/scale.py generate --scale province
+	DATABASE_URL=$(SCALE_DATABASE_URL) $(BIN)/python bench/scale.py pages --n $(SCALE_N) --out var/bench/pages.json
+	DATABASE_URL=$(SCALE_DATABASE_URL) $(BIN)/python bench/scale.py load --users 10 50 --seconds 30 --out var/bench/load.json
+	DATABASE_URL=$(SCALE_DATABASE_URL) $(BIN)/python bench/scale.py weight --out var/bench/weight.json
+	$(BIN)/python bench/scale.py report --pages var/bench/pages.json --load var/bench/load.json --weight var/bench/weight.json
