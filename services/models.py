@@ -77,6 +77,7 @@ class Client(models.Model):
 
     objects = StationOwnedQuerySet.as_manager()
     history = HistoricalRecords()
+    NGRAM_FIELDS = ("name",)  # searched through stored n-grams on PostgreSQL (swms/search.py, migration 0005)
 
     class Meta:
         verbose_name = _("client")
@@ -154,6 +155,7 @@ class Activity(models.Model):
 
     objects = StationOwnedQuerySet.as_manager()
     history = HistoricalRecords(m2m_fields=[clients, workers])
+    NGRAM_FIELDS = ("name",)  # searched through stored n-grams on PostgreSQL (swms/search.py, migration 0005)
 
     class Meta:
         verbose_name = _("service activity")

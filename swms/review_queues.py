@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -38,6 +38,7 @@ from swms.ids import normalize_ric
 from swms.models import Action, ReviewLog, Step
 from swms.pagination import paginate
 from swms.scoping import get_visible_or_404, within_requested_region
+from swms.search import text_contains
 from swms.workflow import State, WorkflowError, review_log_for
 
 # Reviewer decisions, as the review dashboard counts them (a submit or withdraw is the applicant's).
@@ -83,7 +84,7 @@ class ReviewFilter(django_filters.FilterSet):
         ric = normalize_ric(value)
         if len(ric) == 18 and self.id_field:
             return queryset.filter(**{self.id_field: ric})
-        return queryset.filter(Q(**{f"{self.name_field}__icontains": value}))
+        return queryset.filter(text_contains(self.name_field, value, model=queryset.model))
 
 
 @dataclass(frozen=True)

@@ -56,15 +56,25 @@ class NgramsOf(Func):
         return sql[: -len(quoted)] + connection.ops.quote_name(column + NGRAM_SUFFIX), params
 
 
-def text_contains(field: str, value: str) -> Q:
+def has_ngrams(model, field: str) -> bool:
+    """Whether the column at the end of `field` (a lookup path from `model`) has stored n-grams: its model
+    names it in `NGRAM_FIELDS` (and a migration adds the column with `ngram_index()`)."""
+    *path, last = field.split("__")
+    for name in path:
+        model = model._meta.get_field(name).related_model
+    return last in getattr(model, "NGRAM_FIELDS", ())
+
+
+def text_contains(field: str, value: str, *, model=None) -> Q:
     """`field` contains `value` (case-insensitive), through the n-gram index where there is one.
 
     One or two characters: containing the n-gram is exactly containing the text, so the n-gram condition is
     the whole filter and the planner's estimate (from the column's statistics) is right. Longer: every pair
-    must be there, and the LIKE checks that they are in order."""
+    must be there, and the LIKE checks that they are in order. With `model`, a column without n-grams
+    (see has_ngrams) is searched with the LIKE alone."""
     value = value.strip()
     condition = Q(**{f"{field}__icontains": value})
-    if not value or connection.vendor != "postgresql":
+    if not value or connection.vendor != "postgresql" or (model is not None and not has_ngrams(model, field)):
         return condition
     wanted = Value(ngrams(value), output_field=ArrayField(models.TextField()))
     grams = Q(DataContains(NgramsOf(F(field)), wanted))

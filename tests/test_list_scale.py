@@ -105,3 +105,13 @@ def test_name_search_and_person_types_can_use_their_indexes(hq):
     assert "client_name_ngram_idx" in plans[0]
     assert "activity_client_types_idx" in plans[1]
     assert "activity_name_ngram_idx" in plans[2]
+
+
+def test_columns_without_ngrams_are_searched_with_like_alone(db):
+    from registration.models import Organization
+    from swms.search import has_ngrams
+
+    assert has_ngrams(Client, "name") and has_ngrams(Activity, "name")
+    assert not has_ngrams(Activity, "station__name") and not has_ngrams(Organization, "name")
+    assert "ngrams" not in str(Activity.objects.filter(text_contains("station__name", "街道", model=Activity)).query)
+    assert "ngrams" in str(Activity.objects.filter(text_contains("name", "长者", model=Activity)).query)

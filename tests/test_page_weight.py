@@ -110,7 +110,7 @@ def test_downloads_are_not_compressed(prod, alice, regions):
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     assert not response.has_header("Content-Encoding")
     body = b"".join(response.streaming_content) if response.streaming else response.content
-    assert body.startswith("\ufeff".encode()) and "alice".encode() in body
+    assert body.startswith("\ufeff".encode()) and b"alice" in body
     assert page["Content-Encoding"] == "gzip"
 
 
