@@ -29,6 +29,7 @@ from swms.xlsx_import import (
 )
 
 from .models import CERecord, SocialWorker
+from .services.registry import registry_refresh
 
 HEADERS = {"身份证号": "id_number", "姓名": "name", "培训机构": "provider", "课程名称": "course", "学时": "hours",
            "完成日期": "completed_on", "记录编号": "external_ref"}
@@ -116,6 +117,8 @@ def ce_hours_import(
     if not dry_run:
         with transaction.atomic():
             CERecord.objects.bulk_create(to_create, batch_size=BATCH)
+            # The registry's stored CE hours of these workers' registrations (services/registry.py).
+            registry_refresh({record.worker_id for record in to_create})
             aggregates.ce_changed({record.worker_id for record in to_create})
     if progress:
         progress(report.read, len(body))

@@ -7,6 +7,7 @@ from django.utils.translation import pgettext_lazy
 
 from swms.ids import normalize_ric
 from swms.review_queues import ReviewFilter
+from swms.search import text_contains
 
 from .models import (
     CEClaim,
@@ -24,7 +25,7 @@ from .models import (
     RosterCorrectionRequest,
     SocialWorker,
 )
-from .selectors.registry import registration_state_q
+from .selectors.registry import ce_short_q, registration_state_q
 from .services.organizations import looks_like_uscc, normalize_uscc
 
 # The registry's status filter: registration_state's codes and labels (selectors/worker.py).
@@ -122,9 +123,14 @@ class RegistryFilter(django_filters.FilterSet):
     """The registry's filters (社工登记库). Other pages link here with exactly these parameters (the region is
     `?region=<pk>`, handled by swms.scoping.within_requested_region): level, status, expiring_days,
     ce_short=1 and q (a name). An ID number is matched exactly but only from the POSTed `id_number`, so it
-    never lands in a URL; a `q` that is an ID number matches exactly too, and the page does not echo it."""
+    never lands in a URL; a `q` that is an ID number matches exactly too, and the page does not echo it.
+    The rows are registered workers (selectors.registry.registry_queryset); the registration filters apply
+    to each one's current registration."""
 
-    level = django_filters.ChoiceFilter(label=_("qualification level"), choices=QualificationLevel.choices)
+    REG = "current_registration__"
+
+    level = django_filters.ChoiceFilter(label=_("qualification level"), choices=QualificationLevel.choices,
+                                        field_name="current_registration__level")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=REGISTRY_STATUS_CHOICES, method="filter_status")
     expiring_days = django_filters.NumberFilter(label=_("Expiring within (days)"), method="filter_expiring",
                                                 min_value=0, max_value=3660)
@@ -140,8 +146,8 @@ class RegistryFilter(django_filters.FilterSet):
     registered_to = django_filters.DateFilter(label=_("Registered until"), method="filter_later")
 
     class Meta:
-        model = Registration
-        fields = ["level"]
+        model = SocialWorker
+        fields = []
 
     def __init__(self, *args, on_date, **kwargs):
         self.on_date = on_date
@@ -156,7 +162,7 @@ class RegistryFilter(django_filters.FilterSet):
         kind, first, last = data.get("kind"), data.get("registered_from"), data.get("registered_to")
         if not (kind or first or last):
             return queryset
-        registered = Registration.objects.filter(worker=OuterRef("worker"))
+        registered = Registration.objects.filter(worker=OuterRef("pk"))
         if kind:
             registered = registered.filter(kind=kind)
         if first:
@@ -166,27 +172,29 @@ class RegistryFilter(django_filters.FilterSet):
         return queryset.filter(Exists(registered))
 
     def filter_status(self, queryset, name, value):
-        return queryset.filter(registration_state_q(value, on_date=self.on_date))
+        return queryset.filter(registration_state_q(value, on_date=self.on_date, prefix=self.REG))
 
     def filter_expiring(self, queryset, name, value):
         # Still in force and ending within N days (frozen or cancelled ones are not "expiring").
         until = self.on_date + datetime.timedelta(days=int(value))
-        return queryset.filter(status=Registration.Status.VALID, valid_to__gte=self.on_date, valid_to__lte=until)
+        return queryset.filter(**{f"{self.REG}status": Registration.Status.VALID,
+                                  f"{self.REG}valid_to__gte": self.on_date, f"{self.REG}valid_to__lte": until})
 
     def filter_ce_short(self, queryset, name, value):
         if value is None:
             return queryset
-        return queryset.filter(ce_missing__gt=0) if value else queryset.filter(ce_missing=0)
+        return queryset.filter(ce_short_q(bool(value)))
 
     def filter_q(self, queryset, name, value):
         value = value.strip()
         ric = normalize_ric("".join(value.split()))
         if len(ric) == 18 and ric[:17].isdigit():
-            return queryset.filter(worker__id_number=ric)
-        return queryset.filter(worker__name__icontains=value)
+            return queryset.filter(id_number=ric)
+        # Through the n-gram index (two-character names included), the same rows as icontains.
+        return queryset.filter(text_contains("name", value, model=SocialWorker))
 
     def filter_id_number(self, queryset, name, value):
-        return queryset.filter(worker__id_number=normalize_ric("".join(value.split())))
+        return queryset.filter(id_number=normalize_ric("".join(value.split())))
 
 
 class CertificateIssuedFilter(django_filters.FilterSet):

@@ -33,6 +33,7 @@ from .models import (
     RosterCorrectionRequest,
     SocialWorker,
 )
+from .services.registry import registry_refresh
 
 
 class ReviewError(WorkflowError):
@@ -76,6 +77,8 @@ def _registration_create(application: RegistrationApplication) -> Registration:
     # 2026 + 440104 + 0000123: year, the county-level division code, then the record's id.
     registration.registration_no = f"{start.year}{application.region.code[:6]}{registration.pk:07d}"
     registration.save(update_fields=["registration_no"])
+    # The registry's stored current registration and CE hours (services/registry.py).
+    registry_refresh([registration.worker_id])
     aggregates.registration_changed(registration)
     if registration.certificate_due_on <= today:
         # With no window (or a past issue date) the certificate follows at once; otherwise the daily
@@ -262,6 +265,7 @@ def ce_claim_decide(*, claim, actor: User, action: str, comment: str = ""):
                 status=CERecord.Status.ACCEPTED,
             )
             claim.save(update_fields=["record"])
+            registry_refresh([claim.worker_id])
             aggregates.ce_changed([claim.worker_id])
             title = _("Your offline continuing-education hours were accepted")
         else:
@@ -315,6 +319,7 @@ def courseware_finish(*, courseware, worker: SocialWorker):
                   "status": CERecord.Status.ACCEPTED},
     )
     if created:
+        registry_refresh([worker.pk])
         aggregates.ce_changed([worker.pk])
     return record, created
 

@@ -3,6 +3,7 @@ the city or province above (registration/services/oversight.py), and the certifi
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -86,9 +87,9 @@ def registry_table(request) -> Table:
                _("work region"), _("CE hours counted"), _("CE hours needed"), _("CE hours missing")]
 
     def rows():
-        for registration in qs.iterator(chunk_size=500):
-            row = registry_row(registration, on_date=today)
-            worker = registration.worker
+        for worker in qs.iterator(chunk_size=500):
+            row = registry_row(worker, on_date=today)
+            registration = row["registration"]
             yield [worker.name, mask_id_number(worker.id_number), registration.registration_no,
                    registration.get_level_display(), registration.get_kind_display(), registration.valid_from,
                    registration.valid_to, str(row["state_label"]), worker.employer,
@@ -181,10 +182,15 @@ def certificate_list(request):
     kind = filterset.form.cleaned_data.get("kind") if filterset.form.is_valid() else ""
     if kind:
         pending = pending.filter(kind=kind)
-    pending = certificates_not_issued(pending, on_date=today).select_related("worker").order_by("certificate_due_on")
+    pending = certificates_not_issued(pending, on_date=today).select_related("worker").order_by(
+        "certificate_due_on", "pk")
+    # Counted up to the lists' floor, as the lists are (swms/pagination.py): "more than 10,000" is honest.
+    floor = getattr(settings, "SWMS_LIST_COUNT_FLOOR", 10_000)
+    not_issued_count = pending.order_by().values("pk")[: floor + 1].count()
     return render(request, "registration/registry/certificates.html", {
         "filterset": filterset, "page": page, "rows": rows, "region": region,
-        "not_issued": list(pending[:50]), "not_issued_count": pending.count(),
+        "not_issued": list(pending[:50]), "not_issued_count": min(not_issued_count, floor),
+        "not_issued_capped": not_issued_count > floor,
         "kinds": RegistrationKind.choices,
         "can_reissue": oversight_authority(user, user.region),
         "tree_roots": region_tree_root_for(user), "list_url": "registration:certificate-list",

@@ -1350,6 +1350,11 @@ def run(args):
 
     refresh_all_activity_people()
     log("activities: client and worker counts, client person types")
+    # The registry's stored current registration per worker and CE hours per registration (two UPDATEs).
+    from registration.services.registry import registry_refresh_all
+
+    registry_refresh_all()
+    log("registry: current registrations and CE hours")
     # Reviewers' log rows carry the submission they acted on (one UPDATE).
     from swms.models import fill_review_log_submissions
 

@@ -131,13 +131,20 @@ class SocialWorker(Reviewable):
     practice_domains = models.JSONField(_("practice domains"), default=list, blank=True)
     experience = models.TextField(_("experience and achievements"), blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # The registration the registry shows (the one ending last, as the worker's home shows it), kept by
+    # registration/services/registry.py whenever a registration is created; derived, so not in the history.
+    current_registration = models.ForeignKey(
+        "registration.Registration", on_delete=models.SET_NULL, null=True, blank=True, editable=False,
+        related_name="+", verbose_name=_("current registration"),
+    )
 
     workflow = PROFILE_WORKFLOW
     review_region_field = "work_region"
     applicant_field = "user"
+    NGRAM_FIELDS = ("name",)  # searched through stored n-grams on PostgreSQL (swms/search.py, migration 0016)
 
     objects = SocialWorkerQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["current_registration"])
 
     @property
     def queue_title(self) -> str:
@@ -166,6 +173,12 @@ class SocialWorker(Reviewable):
     class Meta(Reviewable.Meta):
         verbose_name = _("social worker")
         verbose_name_plural = _("social workers")
+        indexes = [
+            *Reviewable.Meta.indexes,
+            # The registry's order (name, then id) over the registered workers only.
+            models.Index(fields=["name", "id"], condition=models.Q(current_registration__isnull=False),
+                         name="socialworker_registry_order"),
+        ]
 
     def __str__(self):
         return self.name

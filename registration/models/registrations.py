@@ -48,14 +48,26 @@ class Registration(models.Model):
     # When the electronic certificate is due (window close + delay, or at once); #4 issues it.
     certificate_due_on = models.DateField(_("certificate due on"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Counted CE hours (accepted records) completed on or after valid_from: what `ce_tally` counts for this
+    # registration (selectors/worker.py). Kept by registration/services/registry.py whenever hours are booked,
+    # approved, voided or imported; derived, so not in the history.
+    ce_hours = models.DecimalField(_("CE hours counted"), max_digits=8, decimal_places=1, default=0,
+                                   editable=False)
 
     objects = RegistrationQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["ce_hours"])
 
     class Meta:
         verbose_name = _("registration")
         verbose_name_plural = _("registrations")
         ordering = ["-valid_from"]
+        indexes = [
+            # The registry's state filters (valid, expiring, expired: a status and a valid_to range).
+            models.Index(fields=["status", "valid_to"], name="registration_status_valid_to"),
+            # Valid registrations in due order: the certificates page's "due but not issued" list.
+            models.Index(fields=["certificate_due_on", "id"], name="registration_certificate_due",
+                         condition=Q(status="valid")),
+        ]
 
     def __str__(self):
         return self.registration_no
@@ -96,6 +108,10 @@ class Certificate(models.Model):
         verbose_name = _("certificate")
         verbose_name_plural = _("certificates")
         ordering = ["-issued_at"]
+        indexes = [
+            # The certificates page's order (newest first).
+            models.Index(fields=["issued_at", "id"], name="certificate_list_order"),
+        ]
         constraints = [
             # One current certificate per registration: issuing twice cannot make two (R2).
             models.UniqueConstraint(

@@ -15,12 +15,10 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
-    Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Greatest
 
 from accounts.models import Region, RegionLevel, User
 from swms.workflow import review_log_for
@@ -29,6 +27,7 @@ from ..models import (
     CE_HOURS_REQUIRED,
     CERecord,
     Certificate,
+    QualificationLevel,
     Registration,
     RegistrationApplication,
     SocialWorker,
@@ -56,43 +55,57 @@ def registration_state_q(code: str, *, on_date: datetime.date, prefix: str = "")
 
 
 def current_registrations() -> QuerySet[Registration]:
-    """Each worker's current registration: the one ending last (the worker's home shows the same one)."""
-    newer = Registration.objects.filter(worker=OuterRef("worker")).filter(
-        Q(valid_to__gt=OuterRef("valid_to")) | Q(valid_to=OuterRef("valid_to"), pk__gt=OuterRef("pk"))
+    """Each worker's current registration: the one ending last (the worker's home shows the same one), as the
+    worker row stores it (`SocialWorker.current_registration`, kept by registration/services/registry.py)."""
+    return Registration.objects.filter(
+        pk__in=SocialWorker.objects.filter(current_registration__isnull=False).values("current_registration")
     )
-    return Registration.objects.exclude(Exists(newer))
 
 
-def with_ce_tally(qs: QuerySet[Registration], *, on_date: datetime.date) -> QuerySet[Registration]:
-    """Annotate ce_have / ce_need / ce_missing as `ce_tally` counts them (counted hours completed from the
-    registration's start to `on_date`), with one correlated sum instead of a query per row."""
-    hours = (
-        CERecord.objects.counted()
-        .filter(worker=OuterRef("worker_id"), completed_on__gte=OuterRef("valid_from"), completed_on__lte=on_date)
-        .order_by().values("worker").annotate(total=Sum("hours")).values("total")
-    )
-    need = Case(*[When(level=level, then=Value(h)) for level, h in CE_HOURS_REQUIRED.items()],
+def with_ce_tally(qs: QuerySet[SocialWorker], *, on_date: datetime.date) -> QuerySet[SocialWorker]:
+    """Annotate workers with ce_have / ce_need / ce_missing of their current registration, as `ce_tally`
+    counts them: ce_have is the registration's stored `ce_hours` (kept equal to the tally by
+    registration/services/registry.py), so a page costs no subquery per row. `on_date` is kept for the
+    callers: the tally does not depend on the day (see ce_tally)."""
+    reg = "current_registration__"
+    need = Case(*[When(**{f"{reg}level": level}, then=Value(h)) for level, h in CE_HOURS_REQUIRED.items()],
                 default=Value(Decimal(0)), output_field=_HOURS)
-    return qs.annotate(
-        ce_have=Coalesce(Subquery(hours, output_field=_HOURS), Value(Decimal(0)), output_field=_HOURS),
-        ce_need=need,
-    ).annotate(ce_missing=Greatest(F("ce_need") - F("ce_have"), Value(Decimal(0)), output_field=_HOURS))
+    return qs.annotate(ce_have=F(f"{reg}ce_hours"), ce_need=need).annotate(
+        ce_missing=Greatest(F("ce_need") - F("ce_have"), Value(Decimal(0)), output_field=_HOURS))
 
 
-def registry_queryset(*, workers: QuerySet[SocialWorker], on_date: datetime.date) -> QuerySet[Registration]:
-    """The current registrations of `workers` (already scoped with visible_to and the region tree), with
-    the CE tally, ready for the registry filter."""
-    qs = current_registrations().filter(worker__in=workers)
-    return with_ce_tally(qs, on_date=on_date).select_related("worker", "worker__work_region").order_by(
-        "worker__name", "worker_id"
+def ce_short_q(short: bool = True) -> Q:
+    """Workers whose current registration still misses CE hours (ce_missing > 0), or (`short=False`) has
+    them all, as plain comparisons of the stored hours with each level's requirement: conditions on the
+    registration's own columns, so the database joins it as an inner join and may start from either table."""
+    reg = "current_registration__"
+    q = Q()
+    for level, hours in CE_HOURS_REQUIRED.items():
+        q |= Q(**{f"{reg}level": level, f"{reg}ce_hours__lt" if short else f"{reg}ce_hours__gte": hours})
+    unknown = [level for level in QualificationLevel.values if level not in CE_HOURS_REQUIRED]
+    if not short and unknown:  # nothing required: never short
+        q |= Q(**{f"{reg}level__in": unknown})
+    return q
+
+
+def registry_queryset(*, workers: QuerySet[SocialWorker], on_date: datetime.date) -> QuerySet[SocialWorker]:
+    """The registered ones of `workers` (already scoped with visible_to and the region tree), each with its
+    current registration (stored on the worker row) and the CE tally, in the registry's order (name, id):
+    one query per page, walking the index of that order; ready for the registry filter."""
+    qs = workers.filter(current_registration__isnull=False)
+    return with_ce_tally(qs, on_date=on_date).select_related("current_registration", "work_region").order_by(
+        "name", "pk"
     )
 
 
-def registry_row(registration: Registration, *, on_date: datetime.date) -> dict:
-    """One registry line: the record, its state and label, and the CE tally from the annotations."""
+def registry_row(worker: SocialWorker, *, on_date: datetime.date) -> dict:
+    """One registry line: the worker, the current registration, its state and label, and the CE tally from
+    the annotations."""
+    registration = worker.current_registration
+    registration.worker = worker  # the same row: no query when a template follows registration.worker
     code, label = registration_state(registration, on_date=on_date)
-    return {"registration": registration, "worker": registration.worker, "state": code, "state_label": label,
-            "ce_have": registration.ce_have, "ce_need": registration.ce_need, "ce_missing": registration.ce_missing}
+    return {"registration": registration, "worker": worker, "state": code, "state_label": label,
+            "ce_have": worker.ce_have, "ce_need": worker.ce_need, "ce_missing": worker.ce_missing}
 
 
 # --- Who may act --------------------------------------------------------------------------------------

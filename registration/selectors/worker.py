@@ -49,11 +49,18 @@ def registration_state(registration: Registration, *, on_date: datetime.date) ->
 
 def ce_tally(*, worker: SocialWorker, registration: Registration | None, on_date: datetime.date) -> dict | None:
     """Hours counted since the registration began against what its renewal needs (Beijing manual 2.4:
-    72 h for assistants, 90 h for social workers and senior social workers); None when not registered."""
+    72 h for assistants, 90 h for social workers and senior social workers); None when not registered.
+
+    "Counted since the registration began": every counted (accepted) record completed on or after
+    valid_from. No path books a completion date after today (a claim must be finished, an import row may
+    not be dated in the future, a course is finished today), so this is the same as "up to `on_date`"
+    for everything the application records, and it does not change from one day to the next: the
+    registry stores it on the registration (`Registration.ce_hours`, registration/services/registry.py)
+    and must equal this. `on_date` is kept for the callers."""
     if registration is None:
         return None
     need = CE_HOURS_REQUIRED[registration.level]
-    have = ce_hours_between(worker, registration.valid_from, on_date)
+    have = ce_hours_between(worker, registration.valid_from, datetime.date.max)
     return {"have": have, "need": need, "missing": max(need - have, Decimal(0)), "since": registration.valid_from,
             "registration": registration,
             "percent": min(100, int(have * 100 / need)) if need else 100}
