@@ -31,6 +31,7 @@ from django.db import connection
 from django.db.models import (
     Aggregate,
     Case,
+    CharField,
     Count,
     DurationField,
     ExpressionWrapper,
@@ -241,15 +242,19 @@ def review_dashboard(*, user, now: datetime.datetime | None = None) -> dict:
     types = ContentType.objects.get_for_models(*(q.model for q in queues), for_concrete_models=False)
     content_types = [types[q.model] for q in queues]
 
-    # What waits now: per queue, grouped by the office it waits for.
-    waiting: dict[tuple[str, int], dict] = {}
-    for queue in queues:
-        qs = (queue.model.objects.visible_to(user).in_review().annotate(review_office=_pending_office(queue.model.workflow))
-              .values("review_office").annotate(n=Count("pk"), oldest=Min("submitted_at"),
-                                         over=Count("pk", filter=Q(submitted_at__lt=cutoff))).order_by())
-        for r in qs:
-            if r["review_office"] is not None:
-                waiting[(queue.key, r["review_office"])] = r
+    # What waits now: per queue, grouped by the office it waits for; every queue in one UNION ALL.
+    parts = [
+        queue.model.objects.visible_to(user).in_review().order_by()
+        .annotate(queue_key=Value(queue.key, output_field=CharField()),
+                  review_office=_pending_office(queue.model.workflow))
+        .values("queue_key", "review_office")
+        .annotate(n=Count("pk"), oldest=Min("submitted_at"), over=Count("pk", filter=Q(submitted_at__lt=cutoff)))
+        for queue in queues
+    ]
+    waiting: dict[tuple[str, int], dict] = {
+        (r["queue_key"], r["review_office"]): r for r in parts[0].union(*parts[1:], all=True)
+        if r["review_office"] is not None
+    }
     offices = {r.pk: r for r in Region.objects.filter(pk__in={office for _key, office in waiting}).only(
         "pk", "tree_id", "lft", "rght")}
 
