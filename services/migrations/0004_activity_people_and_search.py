@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='activity',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['-started_at', '-id'], name='activity_list_order_idx'),
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['-started_at', '-id'], include=('station',), name='activity_list_order_idx'),
         ),
         migrations.AddIndex(
             model_name='activity',
