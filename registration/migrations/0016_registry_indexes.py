@@ -32,5 +32,19 @@ class Migration(migrations.Migration):
             model_name="certificate",
             index=models.Index(fields=["issued_at", "id"], name="certificate_list_order"),
         ),
+        migrations.AddIndex(
+            model_name="socialworker",
+            index=models.Index(condition=models.Q(("current_registration__isnull", False)), fields=["work_region", "id"],
+                               include=["current_registration"], name="socialworker_registry_region"),
+        ),
+        migrations.AddIndex(
+            model_name="registration",
+            index=models.Index(condition=models.Q(("status", "valid")), fields=["region", "certificate_due_on"],
+                               include=["id"], name="registration_due_by_region"),
+        ),
+        migrations.AddIndex(
+            model_name="registration",
+            index=models.Index(fields=["id"], include=["level", "ce_hours"], name="registration_ce_lookup"),
+        ),
         ngram_index("socialworker", "name", "socialworker_name_ngram_idx"),
     ]

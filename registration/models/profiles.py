@@ -178,6 +178,10 @@ class SocialWorker(Reviewable):
             # The registry's order (name, then id) over the registered workers only.
             models.Index(fields=["name", "id"], condition=models.Q(current_registration__isnull=False),
                          name="socialworker_registry_order"),
+            # The registry within a county or city: its workers region by region, read from the index alone
+            # (the bounded count), with the registration to join.
+            models.Index(fields=["work_region", "id"], include=["current_registration"],
+                         condition=models.Q(current_registration__isnull=False), name="socialworker_registry_region"),
         ]
 
     def __str__(self):

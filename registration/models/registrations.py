@@ -67,6 +67,12 @@ class Registration(models.Model):
             # Valid registrations in due order: the certificates page's "due but not issued" list.
             models.Index(fields=["certificate_due_on", "id"], name="registration_certificate_due",
                          condition=Q(status="valid")),
+            # The same within a county or city, from the index alone (the bounded count of the page).
+            models.Index(fields=["region", "certificate_due_on"], include=["id"], name="registration_due_by_region",
+                         condition=Q(status="valid")),
+            # The registry's CE filter joins the current registration by id and compares level and hours: read
+            # from the index alone.
+            models.Index(fields=["id"], include=["level", "ce_hours"], name="registration_ce_lookup"),
         ]
 
     def __str__(self):
