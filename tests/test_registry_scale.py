@@ -283,3 +283,22 @@ def test_not_issued_certificates_are_counted_with_a_bound(regions, client, city_
     assert response.context["not_issued_capped"] and response.context["not_issued_count"] == 2
     assert "More than 2 certificates due but not issued" in page
     assert len(response.context["not_issued"]) == 3
+
+
+def test_saving_a_stale_instance_keeps_the_stored_values(registered):
+    """An instance loaded before the stored values changed, saved whole afterwards (a profile form, an
+    admin), does not write its stale copy of them back."""
+    worker = registered.worker
+    stale_worker = SocialWorker.objects.get(pk=worker.pk)
+    stale_registration = Registration.objects.get(pk=registered.pk)
+    newer = RegistrationFactory(worker=worker, valid_from=TODAY, valid_to=TODAY + datetime.timedelta(2000))
+    CERecord.objects.create(worker=worker, source="online", hours=12, completed_on=TODAY)
+    registry_refresh([worker.pk])
+    stale_worker.employer = "新机构"
+    stale_worker.save()
+    stale_registration.certificate_due_on = TODAY
+    stale_registration.save()
+    worker.refresh_from_db()
+    assert worker.employer == "新机构" and worker.current_registration == newer
+    assert Registration.objects.get(pk=registered.pk).ce_hours == 12
+    assert_stored_as_defined(worker)

@@ -33,3 +33,16 @@ def county_check_workflow(*, can_reject: bool = False, reopenable: bool = False)
         editable_states=(State.DRAFT, State.RETURNED),
         authority_actions=(Action.REOPEN,) if reopenable else (),
     )
+
+
+def keep_derived(instance, derived: tuple[str, ...], kwargs: dict) -> dict:
+    """Save() keyword arguments that leave the `derived` columns alone when the row already exists: they are
+    kept by set-based updates (registration/services/registry.py), so an instance loaded before such an
+    update and saved whole afterwards must not write back its stale copy. Explicit update_fields, a forced
+    insert and a new row are left as they are."""
+    if (kwargs.get("update_fields") is None and not kwargs.get("force_insert") and not instance._state.adding
+            and instance.pk is not None):
+        deferred = instance.get_deferred_fields()
+        kwargs["update_fields"] = [f.name for f in instance._meta.concrete_fields
+                                   if not f.primary_key and f.name not in derived and f.attname not in deferred]
+    return kwargs

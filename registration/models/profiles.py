@@ -12,7 +12,7 @@ from swms.workflow import (
     ReviewableQuerySet,
 )
 
-from .common import county_check_workflow
+from .common import county_check_workflow, keep_derived
 
 
 class Gender(models.TextChoices):
@@ -186,6 +186,9 @@ class SocialWorker(Reviewable):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **keep_derived(self, ("current_registration",), kwargs))
 
     def missing_fields(self) -> list[str]:
         """Names of required fields still empty (for a clear message before submitting)."""

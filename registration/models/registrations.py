@@ -15,7 +15,7 @@ from swms.workflow import (
 )
 
 from .applications import APPLICATION_WORKFLOW, RegistrationApplication, RegistrationKind
-from .common import county_check_workflow
+from .common import county_check_workflow, keep_derived
 from .profiles import SocialWorker
 from .roster import Qualification, QualificationLevel
 
@@ -77,6 +77,9 @@ class Registration(models.Model):
 
     def __str__(self):
         return self.registration_no
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **keep_derived(self, ("ce_hours",), kwargs))
 
 
 def _certificate_token() -> str:
