@@ -67,6 +67,7 @@ class QualificationFactory(factory.django.DjangoModelFactory):
 class RegistrationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Registration
+        skip_postgeneration_save = True  # the hook writes what it changes itself
 
     worker = factory.SubFactory(SocialWorkerFactory)
     qualification = factory.SubFactory(
@@ -79,13 +80,30 @@ class RegistrationFactory(factory.django.DjangoModelFactory):
     valid_from = datetime.date(2019, 6, 1)
     valid_to = factory.LazyAttribute(lambda o: o.valid_from.replace(year=o.valid_from.year + 3) - datetime.timedelta(days=1))
 
+    @factory.post_generation
+    def registry(obj, create, extracted, **kwargs):
+        """Made without the approval service: keep the registry's stored values as the service would."""
+        if create:
+            from registration.services.registry import registry_refresh
+
+            registry_refresh([obj.worker_id])
+
 
 class CERecordFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CERecord
+        skip_postgeneration_save = True
 
     worker = factory.SubFactory(SocialWorkerFactory)
     source = CERecord.Source.ONLINE
     hours = 24
     completed_on = datetime.date(2021, 5, 1)
     status = CERecord.Status.ACCEPTED
+
+    @factory.post_generation
+    def registry(obj, create, extracted, **kwargs):
+        """Made without a booking service: keep the registration's stored CE hours as the service would."""
+        if create:
+            from registration.services.registry import registry_refresh
+
+            registry_refresh([obj.worker_id])
