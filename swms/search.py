@@ -89,76 +89,69 @@ def json_list_contains(field: str, value: str) -> Q:
     return Q(**{f"{field}__icontains": f'"{value}"'})
 
 
-class PostgresIndex(Operation):
-    """`CREATE INDEX name ON table USING <using>` on PostgreSQL, nothing elsewhere: the GIN indexes of the
-    search (n-grams, JSON containment) that the embedded SQLite demo has no use for."""
+class PostgresOnly(Operation):
+    """A schema operation that runs on PostgreSQL only (the embedded SQLite demo has no use for it) and
+    leaves Django's model state alone. Subclasses give `forwards_sql` / `backwards_sql` for a table."""
 
     reduces_to_sql = True
     reversible = True
+
+    def __init__(self, model_name: str, name: str, **options):
+        self.model_name, self.name, self.options = model_name, name, options
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def _run(self, state, app_label, schema_editor, statements):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        table = schema_editor.quote_name(state.apps.get_model(app_label, self.model_name)._meta.db_table)
+        for sql in statements(schema_editor.quote_name, table):
+            schema_editor.execute(sql)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        self._run(to_state, app_label, schema_editor, self.forwards_sql)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._run(from_state, app_label, schema_editor, self.backwards_sql)
+
+    def describe(self):
+        return f"{type(self).__name__} {self.name} on {self.model_name} (PostgreSQL only)"
+
+    def deconstruct(self):
+        return self.__class__.__qualname__, [], {"model_name": self.model_name, "name": self.name, **self.options}
+
+
+class PostgresIndex(PostgresOnly):
+    """`CREATE INDEX name ON table USING <using>`: the GIN indexes of the search (JSON containment)."""
 
     def __init__(self, model_name: str, name: str, using: str):
-        self.model_name, self.name, self.using = model_name, name, using
+        super().__init__(model_name, name, using=using)
 
-    def state_forwards(self, app_label, state):
-        pass
+    def forwards_sql(self, qn, table):
+        return [f"CREATE INDEX IF NOT EXISTS {qn(self.name)} ON {table} USING {self.options['using']}"]
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        model = to_state.apps.get_model(app_label, self.model_name)
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {schema_editor.quote_name(self.name)} "
-                              f"ON {schema_editor.quote_name(model._meta.db_table)} USING {self.using}")
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(self.name)}")
-
-    def describe(self):
-        return f"Create index {self.name} on {self.model_name} (PostgreSQL only)"
-
-    def deconstruct(self):
-        return self.__class__.__qualname__, [], {"model_name": self.model_name, "name": self.name,
-                                                  "using": self.using}
+    def backwards_sql(self, qn, table):
+        return [f"DROP INDEX IF EXISTS {qn(self.name)}"]
 
 
-class NgramColumn(Operation):
-    """On PostgreSQL, `<column>_ngrams text[] GENERATED ALWAYS AS (swms_ngrams(column)) STORED` and a GIN
-    index on it; nothing elsewhere. A stored column rather than an index on the expression: a plan that
-    filters rows (a common name found by walking the list's order index, a bounded count) reads the array
-    instead of computing it for every row."""
-
-    reduces_to_sql = True
-    reversible = True
+class NgramColumn(PostgresOnly):
+    """`<column>_ngrams text[] GENERATED ALWAYS AS (swms_ngrams(column)) STORED` and a GIN index on it. A
+    stored column rather than an index on the expression: a plan that filters rows (a common name found by
+    walking the list's order index, a bounded count) reads the array instead of computing it per row."""
 
     def __init__(self, model_name: str, column: str, name: str):
-        self.model_name, self.column, self.name = model_name, column, name
+        super().__init__(model_name, name, column=column)
 
-    def state_forwards(self, app_label, state):
-        pass
+    def forwards_sql(self, qn, table):
+        column = self.options["column"]
+        grams = qn(column + NGRAM_SUFFIX)
+        return [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {grams} text[] "
+                f"GENERATED ALWAYS AS (swms_ngrams({qn(column)})) STORED",
+                f"CREATE INDEX IF NOT EXISTS {qn(self.name)} ON {table} USING gin ({grams})"]
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        qn = schema_editor.quote_name
-        table = qn(to_state.apps.get_model(app_label, self.model_name)._meta.db_table)
-        grams = qn(self.column + NGRAM_SUFFIX)
-        schema_editor.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {grams} text[] "
-                              f"GENERATED ALWAYS AS (swms_ngrams({qn(self.column)})) STORED")
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {qn(self.name)} ON {table} USING gin ({grams})")
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        qn = schema_editor.quote_name
-        table = qn(from_state.apps.get_model(app_label, self.model_name)._meta.db_table)
-        schema_editor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {qn(self.column + NGRAM_SUFFIX)}")
-
-    def describe(self):
-        return f"Add the n-gram column and index {self.name} of {self.model_name}.{self.column} (PostgreSQL only)"
-
-    def deconstruct(self):
-        return self.__class__.__qualname__, [], {"model_name": self.model_name, "column": self.column,
-                                                  "name": self.name}
+    def backwards_sql(self, qn, table):
+        return [f"ALTER TABLE {table} DROP COLUMN IF EXISTS {qn(self.options['column'] + NGRAM_SUFFIX)}"]
 
 
 def ngram_index(model_name: str, column: str, name: str) -> NgramColumn:
