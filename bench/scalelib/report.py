@@ -99,6 +99,6 @@ def run(args):
     if START in body and END in body:
         body = body[: body.index(START)] + block + body[body.index(END) + len(END):]
     else:
-        body = body.rstrip("\n") + "\n\n## Province scale: the latest `make bench-scale`\n\n" + block + "\n"
+        body = body.rstrip("\n") + "\n\n## Province scale: the latest tables (`make bench-scale`, or `bench/scale.py report` after the runs)\n\n" + block + "\n"
     readme.write_text(body)
     print(f"wrote the tables into {readme}")
