@@ -62,3 +62,12 @@ class IdentifierBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id):
+        """The signed-in user of each request, with its region in the same query: every page's top bar
+        shows it and scoping reads its MPTT numbers."""
+        try:
+            user = get_user_model()._default_manager.select_related("region").get(pk=user_id)
+        except get_user_model().DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

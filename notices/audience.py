@@ -105,9 +105,22 @@ def sent_by_office(user) -> QuerySet:
 
 
 def recipient_region(user) -> Region | None:
-    """Where the account sits for notices (see AUDIENCES): one query at most."""
+    """Where the account sits for notices (see AUDIENCES): one query at most, once per user object (a page
+    asks for the unread count in its top bar and for the list or the workbench's notices)."""
     if not user.is_authenticated:
         return None
+    if user.kind == UserKind.OFFICIAL:
+        return user.region
+    cached = getattr(user, "_swms_recipient_region", _UNSET)
+    if cached is _UNSET:
+        cached = user._swms_recipient_region = _lookup_recipient_region(user)
+    return cached
+
+
+_UNSET = object()
+
+
+def _lookup_recipient_region(user) -> Region | None:
     if user.kind == UserKind.OFFICIAL:
         return user.region
     if user.kind == UserKind.STATION:

@@ -53,12 +53,16 @@ def workbench_figures(station_id: int, start: datetime.datetime, end: datetime.d
     client_links = Activity.clients.through.objects.filter(activity__in=ids)
     clients = dict(client_links.values_list("activity__category").annotate(n=Count("client_id", distinct=True)))
     by_type: Counter = Counter()
-    # One row per client with the number of activities they took part in; types are a JSON list.
+    # One row per client with the number of activities they took part in; types are a JSON list. The
+    # totals follow from the same rows: one client per row, its links summed.
+    clients_served = person_times = 0
     for types, times in (
         Client.objects.filter(pk__in=client_links.values("client_id"))
         .annotate(times=Count("activities", filter=_in_activities(ids)))
         .values_list("person_types", "times")
     ):
+        clients_served += 1
+        person_times += times
         for t in types or [PersonType.OTHER]:
             by_type[t] += times
     categories = list(ActivityCategory)
@@ -71,9 +75,9 @@ def workbench_figures(station_id: int, start: datetime.datetime, end: datetime.d
         "type_times": [by_type.get(t.value, 0) for t in PersonType],
         "totals": {
             "activities": sum(per_category.values()),
-            "worker_times": worker_links.count(),
-            "clients": client_links.values("client_id").distinct().count(),
-            "person_times": client_links.count(),
+            "worker_times": sum(workers.values()),
+            "clients": clients_served,
+            "person_times": person_times,
         },
     }
 

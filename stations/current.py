@@ -28,7 +28,7 @@ def current_station(request) -> Station | None:
 
 def _lookup_station(request) -> Station | None:
     user = request.user
-    choices = stations_for(user)
+    choices = stations_for(user).select_related("region")  # pages show the station's region
     if user.kind == "station":
         return choices.first()
     wanted = request.session.get(SESSION_KEY)

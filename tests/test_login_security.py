@@ -73,6 +73,12 @@ def test_login_by_username(client, alice):
     assert client.get(response["Location"]).status_code == 200
 
 
+def test_signed_in_user_comes_with_its_region_in_one_query(client, alice):
+    assert post_login(client, "alice").status_code == 302
+    user = client.get(reverse("reports:workbench")).wsgi_request.user
+    assert user.pk == alice.pk and "region" in user._state.fields_cache and user.region.name == alice.region.name
+
+
 @pytest.mark.parametrize("identifier", ["13800138000", " 13800138000 ", "１３８００１３８０００"])
 def test_login_by_phone(client, social_worker, identifier):
     post_login(client, identifier)

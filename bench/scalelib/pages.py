@@ -24,6 +24,8 @@ WAITING = "status__in=submitted,county_approved"
 REGION_CODES = {"province": "440000000000", "city": "440100000000", "county": "440104000000"}
 
 
+LOGIN_BACKEND = "accounts.backends.IdentifierBackend"
+
 def add_arguments(ap):
     ap.add_argument("--out", default="results.json", help="JSON rows (default results.json)")
     ap.add_argument("--n", type=int, default=30, help="timed requests per page (default 30)")
@@ -401,7 +403,7 @@ def run(args):
     clients = {}
     for role, user in users.items():
         c = Client()
-        c.force_login(user)
+        c.force_login(user, backend=LOGIN_BACKEND)  # as a password login signs in
         clients[role] = c
     print(f"{len(plist)} pages; station {station.code} ({station.name}); n={args.n}", flush=True)
     results, out = [], Path(args.out)

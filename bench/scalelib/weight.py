@@ -54,6 +54,8 @@ FRESH_SECONDS = 24 * 3600
 ACCEPT_HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
+LOGIN_BACKEND = "accounts.backends.IdentifierBackend"
+
 def add_arguments(ap):
     ap.add_argument("--out", default="", help="also write the results as JSON here")
     ap.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
@@ -381,7 +383,7 @@ def session_for(user, secret_key):
 
     with override_settings(SECRET_KEY=secret_key):
         c = Client()
-        c.force_login(user)
+        c.force_login(user, backend=LOGIN_BACKEND)  # as a password login signs in
     return c.cookies[settings.SESSION_COOKIE_NAME].value
 
 
