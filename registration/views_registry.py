@@ -3,7 +3,6 @@ the city or province above (registration/services/oversight.py), and the certifi
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,7 +16,7 @@ from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
 from swms.ids import normalize_ric
 from swms.models import Action
-from swms.pagination import paginate
+from swms.pagination import bounded_count, paginate
 from swms.pii import mask_id_number
 from swms.scoping import get_visible_or_404, within_requested_region
 from swms.workflow import WorkflowError
@@ -185,12 +184,11 @@ def certificate_list(request):
     pending = certificates_not_issued(pending, on_date=today).select_related("worker").order_by(
         "certificate_due_on", "pk")
     # Counted up to the lists' floor, as the lists are (swms/pagination.py): "more than 10,000" is honest.
-    floor = getattr(settings, "SWMS_LIST_COUNT_FLOOR", 10_000)
-    not_issued_count = pending.order_by().values("pk")[: floor + 1].count()
+    not_issued_count, not_issued_capped = bounded_count(pending)
     return render(request, "registration/registry/certificates.html", {
         "filterset": filterset, "page": page, "rows": rows, "region": region,
-        "not_issued": list(pending[:50]), "not_issued_count": min(not_issued_count, floor),
-        "not_issued_capped": not_issued_count > floor,
+        "not_issued": list(pending[:50]), "not_issued_count": not_issued_count,
+        "not_issued_capped": not_issued_capped,
         "kinds": RegistrationKind.choices,
         "can_reissue": oversight_authority(user, user.region),
         "tree_roots": region_tree_root_for(user), "list_url": "registration:certificate-list",

@@ -26,6 +26,19 @@ def _plain(query) -> bool:
     return query.group_by is None and not query.distinct and not query.values_select and not query.combinator
 
 
+def bounded_count(qs, bound: int | None = None) -> tuple[int, bool]:
+    """(rows counted up to `bound`, whether there are more): a LIMIT inside the count, no ordering."""
+    if bound is None:
+        bound = getattr(settings, "SWMS_LIST_COUNT_FLOOR", 10_000)
+    query = qs.query
+    qs = qs.order_by()
+    if _plain(query):
+        # Plain rows: only the primary keys, no annotations.
+        qs = qs.values("pk")
+    counted = qs[: bound + 1].count()
+    return min(counted, bound), counted > bound
+
+
 class BoundedPaginator(Paginator):
     """A `Paginator` whose count stops at a bound: `capped` is true when there are more rows than it says."""
 
@@ -44,14 +57,8 @@ class BoundedPaginator(Paginator):
     def count(self) -> int:
         if not isinstance(self.object_list, QuerySet):
             return super().count
-        qs = self.object_list.order_by()
-        if _plain(self.object_list.query):
-            # Plain rows: only the primary keys, no annotations.
-            qs = qs.values("pk")
-        # No ordering and a LIMIT inside the count: the database stops at bound + 1 rows.
-        counted = qs[: self.bound + 1].count()
-        self.capped = counted > self.bound
-        return min(counted, self.bound)
+        count, self.capped = bounded_count(self.object_list, self.bound)
+        return count
 
     def page(self, number):
         number = self.validate_number(number)
