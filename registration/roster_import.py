@@ -8,12 +8,12 @@ openpyxl's write-only mode.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from swms.ids import validate_ric
@@ -52,7 +52,7 @@ def _year(value) -> int:
         year = int(float(raw))
     except ValueError:
         raise ValidationError(_("the exam year %(value)r is not a year") % {"value": raw}) from None
-    if not 2008 <= year <= datetime.date.today().year:
+    if not 2008 <= year <= timezone.localdate().year:
         raise ValidationError(_("the exam year %(year)d is out of range") % {"year": year})
     return year
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Region, User, UserKind
+from tests import today
 
 pytest_plugins = ["tests.registration_fixtures"]
 
@@ -37,6 +38,12 @@ TREE = [
     ("429004000000", "仙桃市", "county", "420000000000"),  # province-administered county-level city
     ("429004001000", "沙嘴街道", "town", "429004000000"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _todays_dates():
+    """A serial run that crosses midnight moves the tests' date names to the new day."""
+    today.refresh()
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@
 import datetime
 
 import pytest
-from django.utils import timezone
 
 from registration import services
 from swms.uploads import check_image_upload
 from tests.factories import QualificationFactory, SocialWorkerFactory
 from tests.test_uploads import png_upload
-
-THIS_YEAR = timezone.localdate().year
+from tests.today import THIS_YEAR
 
 
 def complete_profile(worker, region):
@@ -36,8 +34,9 @@ def media(settings, tmp_path):
 def worker_in(regions, media):
     """A roster worker with a complete profile in the given town."""
 
-    def make(town="洪桥街道", exam_year=THIS_YEAR - 1):
+    def make(town="洪桥街道", exam_year=None):
         worker = SocialWorkerFactory()
+        exam_year = THIS_YEAR - 1 if exam_year is None else exam_year
         QualificationFactory(id_number=worker.id_number, name=worker.name, exam_year=exam_year)
         return complete_profile(worker, regions[town])
 

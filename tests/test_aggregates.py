@@ -24,9 +24,8 @@ from stations.models import Station
 from tests.factories import CERecordFactory, RegistrationFactory, SocialWorkerFactory
 from tests.test_activities import add_worker, make_activity
 from tests.test_stations import create_station
+from tests.today import MONTH_START, TODAY
 
-TODAY = timezone.localdate()
-MONTH_START = timezone.make_aware(datetime.datetime.combine(TODAY.replace(day=1), datetime.time(0, 30)))
 COUNTIES = ("越秀区", "荔湾区")
 
 

@@ -15,10 +15,10 @@ from services.models import Activity, Client
 from stations.models import StationWorker
 from tests.factories import make_id_number
 from tests.test_stations import create_station, make_org, station_login
+from tests.today import TODAY
 
 pytestmark = pytest.mark.usefixtures("english")  # messages asserted in their English source
 
-TODAY = timezone.localdate()
 
 
 def id_number(birth=datetime.date(1950, 3, 4), seq=123, area="440104"):

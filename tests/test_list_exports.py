@@ -22,11 +22,10 @@ from swms.pii import mask_id_number, mask_phone
 from tests.conftest import make_user
 from tests.factories import RegistrationFactory, SocialWorkerFactory, make_id_number
 from tests.test_stations import create_station, station_login
+from tests.today import LAST_MONTH, TODAY
 
 pytestmark = pytest.mark.usefixtures("english")
 
-TODAY = timezone.localdate()
-LAST_MONTH = (TODAY.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
 
 
 def sheet(response):

@@ -6,7 +6,6 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from freezegun import freeze_time
 
 from notices import notice_services as services
@@ -14,8 +13,8 @@ from notices.audience import audience_count, audience_users, notices_for
 from notices.models import Message, NoticeRead
 from tests.test_notices import publish
 from tests.test_stations import create_station, make_org
+from tests.today import TODAY
 
-TODAY = timezone.localdate()
 DAY = datetime.timedelta(days=1)
 
 

@@ -5,7 +5,6 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from registration.selectors.organizations import organization_home
 from registration.services import organizations as org_services
@@ -13,12 +12,10 @@ from services.models import MonthlySummary
 from swms.workflow import State, review_approve, review_return, review_submit
 from tests.test_organizations import make_organization
 from tests.test_stations import create_station, station_login
+from tests.today import LAST_MONTH, THIS_MONTH, TODAY
 
 pytestmark = pytest.mark.usefixtures("english")  # messages asserted in their English source
 
-TODAY = timezone.localdate()
-THIS_MONTH = TODAY.replace(day=1)
-LAST_MONTH = (THIS_MONTH - datetime.timedelta(days=1)).replace(day=1)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from openpyxl import load_workbook
 
 from registration import review
@@ -19,8 +18,8 @@ from swms.pii import mask_id_number
 from tests.factories import RegistrationFactory, SocialWorkerFactory
 from tests.registration_fixtures import submitted_application
 from tests.test_nav import _active
+from tests.today import TODAY
 
-TODAY = timezone.localdate()
 REGISTRY = reverse("registration:registry")
 
 

@@ -11,7 +11,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from registration import review, services
 from registration.ce_import import ce_hours_import
@@ -25,9 +24,7 @@ from tests.registration_fixtures import submitted_application
 from tests.test_ce_import import write_xlsx
 from tests.test_registry import REGISTRY, approve, listed, registration_ending
 from tests.test_uploads import png_upload
-
-TODAY = timezone.localdate()
-THIS_YEAR = TODAY.year
+from tests.today import THIS_YEAR, TODAY
 
 
 def assert_stored_as_defined(*workers):

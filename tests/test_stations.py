@@ -7,7 +7,6 @@ import threading
 import pytest
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 from openpyxl import load_workbook
 
@@ -18,8 +17,7 @@ from stations.models import Station, StationCodeSequence, StationOperator, Stati
 from swms.pii import mask_phone
 from tests.conftest import make_user
 from tests.factories import RegistrationFactory, SocialWorkerFactory, make_id_number
-
-TODAY = timezone.localdate()
+from tests.today import TODAY
 
 
 @pytest.fixture

@@ -6,14 +6,12 @@ import io
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from openpyxl import load_workbook
 
 from reports import aggregates
 from reports.statistics import PeriodForm
 from tests.test_aggregates import _registered, world  # noqa: F401 - the fixture is used by name
-
-TODAY = timezone.localdate()
+from tests.today import TODAY
 
 
 def _get(client, user, name, *args, **params):

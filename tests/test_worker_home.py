@@ -23,8 +23,7 @@ from swms.workflow import review_approve, review_reject, review_return, review_s
 from tests.factories import RegistrationFactory, SocialWorkerFactory
 from tests.registration_fixtures import THIS_YEAR, complete_profile, submitted_application
 from tests.test_uploads import png_upload
-
-TODAY = timezone.localdate()
+from tests.today import TODAY
 
 
 def home(client, worker):
