@@ -33,11 +33,13 @@ Measures (region = the record's own region):
 from __future__ import annotations
 
 import datetime
+import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import TruncMonth
@@ -285,6 +287,7 @@ def _rollup_add(delta: Rows) -> None:
     nodes = {node for node, _d, _m, _c in summed}
     measures = {m for _n, _d, m, _c in summed}
     StatRollup.objects.filter(region_id__in=nodes, measure__in=measures, value=0).delete()
+    transaction.on_commit(lambda: _bump(nodes))
 
 
 def rollup_rebuild() -> int:
@@ -304,6 +307,7 @@ def rollup_rebuild() -> int:
                 f"JOIN {region} a ON a.tree_id = r.tree_id AND a.lft <= r.lft AND a.rght >= r.rght "
                 f"GROUP BY a.id, s.day, s.measure, s.category"
             )
+        transaction.on_commit(lambda: _bump(()))
     return StatRollup.objects.count()
 
 
@@ -315,6 +319,34 @@ def rebuild() -> int:
         _write(rows)
         rollup_rebuild()
     return len(rows)
+
+
+# --- Versions, for caching what is read from the sums ----------------------------------------------
+
+EPOCH_KEY = "stats:epoch"
+
+
+def _version_key(region_id) -> str:
+    return f"stats:version:{region_id}"
+
+
+def _bump(region_ids) -> None:
+    """After a commit that moved the subtree sums of these regions (or all of them: a rebuild moves
+    the epoch), what was cached from their sums is out of date. Versions are random tokens, not
+    counters, so a version evicted from the cache and made anew never meets an entry of the old one."""
+    cache.set_many({key: secrets.token_hex(8) for key in [_version_key(r) for r in region_ids] or [EPOCH_KEY]},
+                   timeout=None)
+
+
+def data_version(region_id) -> str:
+    """A token that changes whenever the subtree sums of this region change (one cache read)."""
+    keys = [EPOCH_KEY, _version_key(region_id)]
+    values = cache.get_many(keys)
+    for key in keys:
+        if key not in values:
+            cache.add(key, secrets.token_hex(8), timeout=None)
+            values[key] = cache.get(key)
+    return ".".join(str(values[k]) for k in keys)
 
 
 # --- Hooks for the services (each a one-liner there) ------------------------------------------------

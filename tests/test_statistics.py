@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from reports import aggregates
 from reports.statistics import PeriodForm
 from tests.test_aggregates import _registered, world  # noqa: F401 - the fixture is used by name
-from tests.today import TODAY
+from tests.today import MONTH_START, TODAY
 
 
 def _get(client, user, name, *args, **params):
@@ -167,3 +167,43 @@ def test_registration_counts_link_to_the_registry_of_workers_registered_then(cli
     for row in month.rows:
         for cell in row.cells[:-1]:
             assert client.get(cell.url).context["page"].paginator.count == cell.value
+
+
+@pytest.mark.usefixtures("world")
+def test_figures_are_cached_per_region_until_its_sums_change(client, regions, world, province_official, alice,
+                                                              django_capture_on_commit_callbacks):
+    """A repeated view reads no aggregates; a change through a service (on commit) shows at once on the
+    pages of its region and every region above it, and leaves a sibling's cached page alone."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.test_activities import add_worker, make_activity
+
+    def activities_total(user, *args):
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("reports:statistics-region" if args else "reports:statistics", args=args))
+        assert response.status_code == 200
+        html = response.content.decode()
+        section = html[html.index('data-testid="figure-activities"'):]
+        total = section[section.index('data-testid="total"'):section.index("</tr>", section.index('data-testid="total"'))]
+        aggregate_reads = sum("reports_statrollup" in q["sql"] for q in queries.captured_queries)
+        return total, aggregate_reads
+
+    province_before, reads = activities_total(province_official)
+    assert reads > 0
+    assert activities_total(province_official) == (province_before, 0)  # from the cache
+    liwan_before, _ = activities_total(province_official, regions["荔湾区"].pk)
+    yuexiu_before, _ = activities_total(alice)
+    assert activities_total(alice) == (yuexiu_before, 0)
+
+    with django_capture_on_commit_callbacks(execute=True):  # one more activity in 荔湾区 (沙面街道's station)
+        sm = world["sm"]
+        make_activity(sm, add_worker(sm, "钱"), list(sm.clients.active()[:1]), category="case",
+                      started_at=MONTH_START)
+    province_after, reads = activities_total(province_official)
+    assert reads > 0 and province_after != province_before
+    liwan_after, reads = activities_total(province_official, regions["荔湾区"].pk)
+    assert reads > 0 and liwan_after != liwan_before
+    assert activities_total(province_official, regions["荔湾区"].pk) == (liwan_after, 0)
+    assert activities_total(alice) == (yuexiu_before, 0)  # a sibling's cached page is left alone
