@@ -193,6 +193,11 @@ class User(AbstractUser):
                 name="official_has_region",
             ),
         ]
+        indexes = [
+            # The officials of a region's subtree (workbench figures, officials list) among 150,000+
+            # workers' accounts: a few thousand rows per province.
+            models.Index(fields=["region"], condition=models.Q(kind="official"), name="user_official_region_idx"),
+        ]
 
     def __str__(self):
         return self.full_name or self.username

@@ -349,6 +349,26 @@ def data_version(region_id) -> str:
     return ".".join(str(values[k]) for k in keys)
 
 
+# A cached figure is replaced as soon as its region's sums change; the timeout only bounds what a change
+# made outside the services (repaired by the nightly rebuild) leaves on a page.
+CACHE_SECONDS = 3600
+
+
+def cached(region_id, name: str, compute, *parts):
+    """`compute()`, cached under the region's data version, today's date (stocks are "as of today"),
+    the language and the script prefix (labels and links in what is computed), and `parts`."""
+    from django.urls import get_script_prefix
+    from django.utils.translation import get_language
+
+    key = ":".join(["stats", name, str(region_id), data_version(region_id), timezone.localdate().isoformat(),
+                    get_language() or "", get_script_prefix(), *map(str, parts)])
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, timeout=CACHE_SECONDS)
+    return value
+
+
 # --- Hooks for the services (each a one-liner there) ------------------------------------------------
 
 

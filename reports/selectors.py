@@ -86,17 +86,28 @@ def station_workbench(*, station, period: str = "") -> dict:
 def official_workbench_statistics(*, root, children, today=None) -> dict:
     """The official workbench's figures (manual 2.3), read from the aggregates: stations, social
     workers, service records and clients of the subtree this month and this year, the charts by
-    service category, and stations and workers per child region (four queries)."""
-    import datetime
-
+    service category, and stations and workers per child region (four queries, or one cache read until
+    the subtree's sums change)."""
     from django.utils import timezone
+
+    from . import aggregates as A
+
+    today = today or timezone.localdate()
+    figures = A.cached(root.pk, "workbench", lambda: _workbench_statistics(root, children, today),
+                       today, *[c.pk for c in children])
+    for c in children:
+        c.station_count, c.worker_count = figures["children"].get(c.pk, (0, 0))
+    return figures
+
+
+def _workbench_statistics(root, children, today) -> dict:
+    import datetime
 
     from services.models import ActivityCategory
 
     from . import aggregates as A
     from .statistics import sums, worker_states
 
-    today = today or timezone.localdate()
     month, year = today.replace(day=1), datetime.date(today.year, 1, 1)
     measures = [A.ACTIVITIES, A.WORKER_TIMES, A.CLIENTS_SERVED, A.PERSON_TIMES]
     flows = sums(root, [], measures, first=year, last=month, by_day=True)
@@ -111,11 +122,12 @@ def official_workbench_statistics(*, root, children, today=None) -> dict:
         return sum(v for (_c, m, cat, d), v in flows.items() if m == A.CLIENTS_SERVED and d >= since and cat == A.ALL)
 
     in_force = ("valid", "expiring")
-    for c in children:
-        c.station_count = sum(v for (k, m, _cat), v in stocks.items() if k == c.pk and m == A.STATIONS)
-        c.worker_count = sum(v for (k, _lvl, st), v in workers.items() if k == c.pk and st in in_force)
     cats = list(ActivityCategory)
     return {
+        # (stations, workers in force) per child region
+        "children": {c.pk: (sum(v for (k, m, _cat), v in stocks.items() if k == c.pk and m == A.STATIONS),
+                            sum(v for (k, _lvl, st), v in workers.items() if k == c.pk and st in in_force))
+                     for c in children},
         "stations": sum(v for (_k, m, _cat), v in stocks.items() if m == A.STATIONS),
         "clients": sum(v for (_k, m, cat), v in stocks.items() if m == A.CLIENTS and cat == A.ALL),
         "workers": sum(v for (_k, _lvl, st), v in workers.items() if st in in_force),

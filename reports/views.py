@@ -1,10 +1,8 @@
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix, reverse
-from django.utils.translation import get_language
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import UserKind
@@ -113,34 +111,18 @@ def statistics_view(request, pk=None):
     """统计分析: the figures of a region by child region, for a period; drill down by the region names.
 
     The figures are the same for every official who opens a region and period, and change only when the
-    region's sums do: their HTML is cached under the region's data version (`aggregates.data_version`),
-    so a repeated view reads one cache entry instead of eight aggregate queries and 2,500 cells."""
+    region's sums do: their HTML is cached under the region's data version (`aggregates.cached`), so a
+    repeated view reads one cache entry instead of eight aggregate queries and 2,500 cells."""
     if export_requested(request):
         return export_response(request, statistics_table)
+    from .aggregates import cached
+
     context = _statistics_context(request, pk, figures=False)
-    key = statistics_cache_key(context["root"], context["period"])
-    html = cache.get(key)
-    if html is None:
-        context = _statistics_context(request, pk)
-        html = render_to_string("reports/_statistics_figures.html", context, request)
-        cache.set(key, html, timeout=STATISTICS_CACHE_SECONDS)
-    context["figures_html"] = html
+    context["figures_html"] = cached(
+        context["root"].pk, "statistics-html",
+        lambda: render_to_string("reports/_statistics_figures.html", _statistics_context(request, pk), request),
+        context["period"].query)
     return render(request, "reports/statistics.html", context)
-
-
-# A cached page of figures is replaced as soon as its region's sums change; the timeout only bounds what
-# a change made outside the services (repaired by the nightly rebuild) leaves on the page.
-STATISTICS_CACHE_SECONDS = 3600
-
-
-def statistics_cache_key(root, period) -> str:
-    from django.utils import timezone
-
-    from .aggregates import data_version
-
-    # The day matters (stocks are "as of today"), the language and script prefix are in the HTML.
-    return ":".join(["stats", "html", str(root.pk), data_version(root.pk), period.query,
-                     timezone.localdate().isoformat(), get_language() or "", get_script_prefix()])
 
 
 def statistics_table(request) -> Table:

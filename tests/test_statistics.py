@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from reports import aggregates
 from reports.statistics import PeriodForm
+from stations.models import Station
 from tests.test_aggregates import _registered, world  # noqa: F401 - the fixture is used by name
 from tests.today import MONTH_START, TODAY
 
@@ -170,7 +171,7 @@ def test_registration_counts_link_to_the_registry_of_workers_registered_then(cli
 
 
 @pytest.mark.usefixtures("world")
-def test_figures_are_cached_per_region_until_its_sums_change(client, regions, world, province_official, alice,
+def test_figures_are_cached_per_region_until_its_sums_change(client, regions, province_official, alice,
                                                               django_capture_on_commit_callbacks):
     """A repeated view reads no aggregates; a change through a service (on commit) shows at once on the
     pages of its region and every region above it, and leaves a sibling's cached page alone."""
@@ -198,7 +199,7 @@ def test_figures_are_cached_per_region_until_its_sums_change(client, regions, wo
     assert activities_total(alice) == (yuexiu_before, 0)
 
     with django_capture_on_commit_callbacks(execute=True):  # one more activity in 荔湾区 (沙面街道's station)
-        sm = world["sm"]
+        sm = Station.objects.get(name="沙面街道社工站")
         make_activity(sm, add_worker(sm, "钱"), list(sm.clients.active()[:1]), category="case",
                       started_at=MONTH_START)
     province_after, reads = activities_total(province_official)
@@ -207,3 +208,28 @@ def test_figures_are_cached_per_region_until_its_sums_change(client, regions, wo
     assert reads > 0 and liwan_after != liwan_before
     assert activities_total(province_official, regions["荔湾区"].pk) == (liwan_after, 0)
     assert activities_total(alice) == (yuexiu_before, 0)  # a sibling's cached page is left alone
+
+
+@pytest.mark.usefixtures("world")
+def test_workbench_figures_come_from_the_cache_until_the_subtrees_sums_change(client, regions, alice,
+                                                                              django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.test_activities import add_worker, make_activity
+
+    def view():
+        client.force_login(alice)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("reports:workbench"))
+        return (response.context["stats"]["month"]["activities"],
+                sum("reports_statrollup" in q["sql"] for q in queries.captured_queries))
+
+    before, reads = view()
+    assert reads > 0 and view() == (before, 0)
+    bj = Station.objects.get(name="北京街道社工站")
+    with django_capture_on_commit_callbacks(execute=True):
+        make_activity(bj, add_worker(bj, "孙"), list(bj.clients.active()[:1]), category="case",
+                      started_at=MONTH_START)
+    after, reads = view()
+    assert reads > 0 and after == before + 1
