@@ -48,6 +48,9 @@ class RegionManager(TreeManager.from_queryset(RegionQuerySet)):
     pass
 
 
+_PROVINCE_OF: dict[tuple, int | None] = {}
+
+
 class Region(MPTTModel):
     """An administrative division (行政区划) with its 12-digit statistical code."""
 
@@ -117,6 +120,26 @@ class Region(MPTTModel):
             .order_by("-lft")
             .first()
         )
+
+    def province_pk(self) -> int | None:
+        """The pk of the province whose subtree holds this region (its own pk at province level, the root of
+        its tree where no province lies on its path); None for a region above the provinces. Memoized per
+        process by the region's pk and tree numbers, so a region renumbered or moved by an import is looked
+        up afresh."""
+        if LEVEL_RANK[self.level] < LEVEL_RANK[RegionLevel.PROVINCE]:
+            return None
+        key = (self.pk, self.tree_id, self.lft, self.rght)
+        if key not in _PROVINCE_OF:
+            if self.level == RegionLevel.PROVINCE:
+                found = self.pk
+            else:
+                path = Region.objects.filter(tree_id=self.tree_id, lft__lte=self.lft, rght__gte=self.rght)
+                found = (path.filter(level=RegionLevel.PROVINCE).values_list("pk", flat=True).first()
+                         or path.filter(parent__isnull=True).values_list("pk", flat=True).first())
+            if len(_PROVINCE_OF) > 100_000:
+                _PROVINCE_OF.clear()
+            _PROVINCE_OF[key] = found
+        return _PROVINCE_OF[key]
 
     def contains(self, other: "Region | None") -> bool:
         """True if `other` is this region or lies below it."""

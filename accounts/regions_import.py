@@ -26,11 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connections, router, transaction
+from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from .models import LEVEL_RANK, Region, RegionLevel
 
 HEADER = ("code", "name", "level", "parent_code")
+# Sent inside the import's transaction when it gave existing regions another parent: what is stored per
+# region path elsewhere (an activity's province) follows (services.apps connects its receiver).
+regions_moved = Signal()
 CODE_RE = re.compile(r"[0-9]{12}")
 NAME_MAX_LENGTH = Region._meta.get_field("name").max_length
 TREE_FIELDS = ("lft", "rght", "tree_id", "depth")
@@ -421,6 +425,7 @@ def regions_import(*, path, province: str | None = None, stdout=None) -> ImportR
         # only the rows where something differs are written.
         file_rows = {r.code: r for r in rows}
         changed: list[tuple] = []
+        moved = False
         for code, (pk, name, level, parent_id, *old_numbers) in existing.items():
             r = file_rows.get(code)
             if r is None:
@@ -428,6 +433,7 @@ def regions_import(*, path, province: str | None = None, stdout=None) -> ImportR
             else:
                 data = (r.name, r.level, pk_of[r.parent_code] if r.parent_code is not None else None)
             data_changed = data != (name, level, parent_id)
+            moved = moved or data[2] != parent_id
             new_numbers = numbers[code]
             numbers_changed = tuple(old_numbers) != new_numbers
             if r is None:
@@ -441,6 +447,8 @@ def regions_import(*, path, province: str | None = None, stdout=None) -> ImportR
             if data_changed or numbers_changed:
                 changed.append((pk, *data, *new_numbers))
         _update_rows(using, changed)
+        if moved:
+            regions_moved.send(sender=Region, using=using)
         _say(
             stdout,
             _(

@@ -210,6 +210,42 @@ def refresh_all_activity_people() -> None:
             " AND NOT EXISTS (SELECT 1 FROM services_activity_workers l WHERE l.activity_id = a.id)")
 
 
+def refresh_activity_provinces(activity_model=None, station_model=None, region_model=None) -> int:
+    """Store on every activity the province of its station's region (`Activity.province`), where it differs:
+    after a station moves, and after a region import that moved regions. The regions are read once and the
+    provinces found in memory; one UPDATE per province. The models may be a migration's historical ones."""
+    from accounts.models import LEVEL_RANK, RegionLevel
+
+    activity_model = activity_model or Activity
+    station_model = station_model or Station
+    if region_model is None:
+        from accounts.models import Region as region_model
+    regions = {pk: (parent, level) for pk, parent, level in region_model.objects.values_list("pk", "parent_id", "level")}
+
+    def province(pk):
+        top = pk
+        while pk is not None:
+            parent, level = regions[pk]
+            if level == RegionLevel.PROVINCE:
+                return pk
+            if LEVEL_RANK[level] < LEVEL_RANK[RegionLevel.PROVINCE]:
+                return None
+            top, pk = pk, parent
+        return top
+
+    by_province: dict[int, list[int]] = {}
+    for station_id, region_id in station_model.objects.values_list("pk", "region_id"):
+        found = province(region_id)
+        if found is not None:
+            by_province.setdefault(found, []).append(station_id)
+    changed = 0
+    for found, station_ids in by_province.items():
+        for start in range(0, len(station_ids), 5000):
+            changed += (activity_model.objects.filter(station_id__in=station_ids[start:start + 5000])
+                        .exclude(province_id=found).update(province_id=found))
+    return changed
+
+
 def activity_save(*, station: Station, activity: Activity | None = None, category: str, data: dict, details: dict,
                   summary: dict, clients: Iterable[Client], workers: Iterable[StationWorker],
                   actor: User) -> Activity:

@@ -12,3 +12,13 @@ class ServicesConfig(AppConfig):
         from .queues import QUEUES
 
         register(*QUEUES)
+
+        from accounts.regions_import import regions_moved
+
+        regions_moved.connect(_regions_moved, dispatch_uid="services.activity_provinces")
+
+
+def _regions_moved(sender, **kwargs):
+    from .activities import refresh_activity_provinces
+
+    refresh_activity_provinces()

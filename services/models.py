@@ -48,6 +48,15 @@ class StationOwnedQuerySet(ScopedQuerySet):
         return self.filter(deleted_at__isnull=True)
 
 
+class ActivityQuerySet(StationOwnedQuerySet):
+    def within(self, region):
+        """As for every station's row, plus the stored province: a province's list walks its own rows of the
+        index `activity_province_order_idx` instead of the whole country's (#14, national scale)."""
+        rows = super().within(region)
+        province = region.province_pk() if region is not None else None
+        return rows.filter(province_id=province) if province is not None else rows
+
+
 class Client(models.Model):
     """服务对象 of one station. Deleting keeps the row (the activities it took part in still count)."""
 
@@ -124,6 +133,11 @@ class Activity(models.Model):
     declared once in services/categories.py and kept in `details` and `summary`."""
 
     station = models.ForeignKey("stations.Station", on_delete=models.PROTECT, related_name="activities")
+    # The province of the station's region, stored (set on save, moved with the station and by region imports
+    # that move a region: services.activities.refresh_activity_provinces) so officials' lists have an index of
+    # their own province's rows in list order.
+    province = models.ForeignKey("accounts.Region", on_delete=models.PROTECT, related_name="+", editable=False,
+                                 db_index=False)
     category = models.CharField(_("category"), max_length=20, choices=ActivityCategory.choices)
     status = models.CharField(_("status"), max_length=10, choices=ActivityStatus.choices,
                               default=ActivityStatus.ONGOING)
@@ -153,8 +167,8 @@ class Activity(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
 
-    objects = StationOwnedQuerySet.as_manager()
-    history = HistoricalRecords(m2m_fields=[clients, workers])
+    objects = ActivityQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[clients, workers], excluded_fields=["province"])
     NGRAM_FIELDS = ("name",)  # searched through stored n-grams on PostgreSQL (swms/search.py, migration 0005)
 
     class Meta:
@@ -168,6 +182,9 @@ class Activity(models.Model):
             # The station is in the index: a deep page finds its keys in the scope without reading the table.
             models.Index(fields=["-started_at", "-id"], condition=Q(deleted_at__isnull=True), include=["station"],
                          name="activity_list_order_idx"),
+            # The same order within a province: what a province, city or county official's list walks.
+            models.Index(fields=["province", "-started_at", "-id"], condition=Q(deleted_at__isnull=True),
+                         include=["station"], name="activity_province_order_idx"),
             # The same order within a category and status (the list's two main filters).
             models.Index(fields=["category", "status", "-started_at", "-id"], condition=Q(deleted_at__isnull=True),
                          name="activity_list_cat_idx"),
@@ -182,6 +199,13 @@ class Activity(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+    def save(self, *args, **kwargs):
+        if self.province_id is None and self.station_id is not None:
+            from stations.models import Station
+
+            self.province_id = Station.objects.select_related("region").get(pk=self.station_id).region.province_pk()
+        super().save(*args, **kwargs)
 
 
 class ActivityCodeCounter(models.Model):

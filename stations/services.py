@@ -101,6 +101,11 @@ def station_update(*, actor: User, station: Station, data: dict, funding: list[d
         station._history_user = actor
         station.save()
         aggregates.station_changed(station, old_region_id)
+        if station.region_id != old_region_id:
+            from services.models import Activity
+
+            province = station.region.province_pk()
+            Activity.objects.filter(station=station).exclude(province_id=province).update(province_id=province)
         if station.account_id and station.account.region_id != station.region_id:
             User.objects.filter(pk=station.account_id).update(region=station.region)
         _funding_replace(station, funding)

@@ -448,6 +448,12 @@ def run(args):
     station_specs = station_specs[:n_stations] if n_stations < len(station_specs) else station_specs
     seq_of = defaultdict(int)
     stations = []  # dicts
+
+    def province_of(region):  # as Region.province_pk(): the province on the path, else the tree's root
+        while region.level != "province" and region.parent_id is not None:
+            region = regions[region.parent_id]
+        return region.pk
+
     for sid, (region, tier) in enumerate(station_specs, 1):
         seq_of[region.pk] += 1
         code = f"{region.code}{seq_of[region.pk]:03d}"
@@ -455,7 +461,8 @@ def run(args):
         sname = f"{region.name}{label}" + (f"（{seq_of[region.pk]}）" if seq_of[region.pk] > 1 else "")
         acct = add_user(username=code, kind="station", region_id=region.pk, full_name=sname)
         stations.append(
-            {"id": sid, "code": code, "name": sname, "tier": tier, "region": region, "account": acct}
+            {"id": sid, "code": code, "name": sname, "tier": tier, "region": region, "account": acct,
+             "province": province_of(region)}
         )
     n_orgs = max(10, int(300 * s))
     org_accounts = [
@@ -1061,6 +1068,7 @@ def run(args):
                 yield_row = {
                     "id": aid,
                     "station_id": st["id"],
+                    "province_id": st["province"],
                     "category": cat,
                     "status": "ongoing" if ongoing else "ended",
                     "code": f"{st['code']}-{mo:%Y%m}-{counters[(st['id'], mo)]:04d}",
