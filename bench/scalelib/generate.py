@@ -942,6 +942,9 @@ def run(args):
     diff = n_clients - sum(clients_per)
     clients_per[0] += diff
     station_clients = {}
+    # Each client's person types as a bit mask (index = client id): the activities' stored client_types are
+    # computed while their links stream, instead of one UPDATE joining every link to every client afterwards.
+    client_type_bits = array("H", bytes(2 * (n_clients + 2)))
     cid = 0
     client_created_min = dt.datetime(2023, 1, 1, tzinfo=TZ)
 
@@ -961,6 +964,8 @@ def run(args):
                 created = rand_dt(client_created_min, NOW - dt.timedelta(days=1))
                 if not deleted:
                     ids.append(cid)
+                for t in types:
+                    client_type_bits[cid] |= 1 << PERSON_TYPES.index(t)
                 yield {
                     "id": cid,
                     "station_id": st["id"],
@@ -1093,9 +1098,16 @@ def run(args):
                 for c in chosen:
                     link_id[0] += 1
                     ac.write_row((link_id[0], aid, c))
-                for w in rnd.sample(wk, min(len(wk), rnd.choice((1, 1, 2, 2, 3)))):
+                taking_part = rnd.sample(wk, min(len(wk), rnd.choice((1, 1, 2, 2, 3))))
+                for w in taking_part:
                     link_id[1] += 1
                     aw.write_row((link_id[1], aid, w))
+                bits = 0
+                for c in chosen:
+                    bits |= client_type_bits[c]
+                yield_row["client_count"] = len(chosen)
+                yield_row["worker_count"] = len(taking_part)
+                yield_row["client_types"] = sorted(t for i, t in enumerate(PERSON_TYPES) if bits >> i & 1)
                 if not deleted:
                     ms = st_months[mo]
                     ms[0] += 1
@@ -1353,11 +1365,21 @@ def run(args):
             bad += n
             print(f"  FK violation: {table}.{col} -> {ref}: {n} rows")
     log(f"FK check: {bad} violations")
-    # Activities keep their client and worker counts and their clients' person types (two UPDATEs).
-    from services.activities import refresh_all_activity_people
+    # Activities' client and worker counts and client person types were written with the rows; check a sample
+    # against the links (refresh_activity_people recomputes what the services keep).
+    cur.execute("SELECT id, client_count, worker_count, client_types FROM services_activity "
+                "ORDER BY random() LIMIT 500")
+    sample = {pk: (cc, wc, sorted(json.loads(ct) if isinstance(ct, str) else ct)) for pk, cc, wc, ct in cur.fetchall()}
+    from services.activities import refresh_activity_people
+    from services.models import Activity as ActivityModel
 
-    refresh_all_activity_people()
-    log("activities: client and worker counts, client person types")
+    refresh_activity_people(sample)
+    wrong = sum(1 for pk, cc, wc, ct in ActivityModel.objects.filter(pk__in=sample)
+                .values_list("pk", "client_count", "worker_count", "client_types") if sample[pk] != (cc, wc, sorted(ct)))
+    log(f"activities: stored client and worker counts and person types written with the rows; "
+        f"{len(sample)} sampled against the links, {wrong} differ")
+    if wrong:
+        raise SystemExit("the generator's stored activity counts disagree with the links")
     # The registry's stored current registration per worker and CE hours per registration (two UPDATEs).
     from registration.services.registry import registry_refresh_all
 
