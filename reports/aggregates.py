@@ -330,17 +330,14 @@ def _version_key(region_id) -> str:
     return f"stats:version:{region_id}"
 
 
-def _bump(region_ids) -> None:
-    """After a commit that moved the subtree sums of these regions (or all of them: a rebuild moves
-    the epoch), what was cached from their sums is out of date. Versions are random tokens, not
-    counters, so a version evicted from the cache and made anew never meets an entry of the old one."""
-    cache.set_many({key: secrets.token_hex(8) for key in [_version_key(r) for r in region_ids] or [EPOCH_KEY]},
-                   timeout=None)
+def renew(*keys: str) -> None:
+    """Replace the version tokens under these cache keys. Tokens are random, not counters, so a token evicted
+    from the cache and made anew never meets an entry cached under the old one."""
+    cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
 
 
-def data_version(region_id) -> str:
-    """A token that changes whenever the subtree sums of this region change (one cache read)."""
-    keys = [EPOCH_KEY, _version_key(region_id)]
+def token(*keys: str) -> str:
+    """The version tokens under these cache keys, joined (one cache read; a missing token is made)."""
     values = cache.get_many(keys)
     for key in keys:
         if key not in values:
@@ -349,23 +346,38 @@ def data_version(region_id) -> str:
     return ".".join(str(values[k]) for k in keys)
 
 
+def _bump(region_ids) -> None:
+    """After a commit that moved the subtree sums of these regions (or all of them: a rebuild moves the
+    epoch), what was cached from their sums is out of date."""
+    renew(*([_version_key(r) for r in region_ids] or [EPOCH_KEY]))
+
+
+def data_version(region_id) -> str:
+    """A token that changes whenever the subtree sums of this region change."""
+    return token(EPOCH_KEY, _version_key(region_id))
+
+
 # A cached figure is replaced as soon as its region's sums change; the timeout only bounds what a change
 # made outside the services (repaired by the nightly rebuild) leaves on a page.
 CACHE_SECONDS = 3600
 
 
-def cached(region_id, name: str, compute, *parts):
-    """`compute()`, cached under the region's data version, today's date (stocks are "as of today"),
-    the language and the script prefix (labels and links in what is computed), and `parts`."""
+def cached(region, name: str, compute, *parts, version: str | None = None, timeout: int = CACHE_SECONDS):
+    """`compute()`, cached under a data version (default: the region's, `data_version`), the region's place
+    in the tree (a region added below it renumbers it), today's date (stocks are "as of today"), the language
+    and the script prefix (labels and links in what is computed), and `parts`. `region` None: the country."""
     from django.urls import get_script_prefix
     from django.utils.translation import get_language
 
-    key = ":".join(["stats", name, str(region_id), data_version(region_id), timezone.localdate().isoformat(),
-                    get_language() or "", get_script_prefix(), *map(str, parts)])
+    place = [str(region.pk), str(region.tree_id), str(region.lft), str(region.rght)] if region is not None else ["all"]
+    if version is None:
+        version = data_version(region.pk)
+    key = ":".join(["stats", name, *place, version, timezone.localdate().isoformat(), get_language() or "",
+                    get_script_prefix(), *map(str, parts)])
     value = cache.get(key)
     if value is None:
         value = compute()
-        cache.set(key, value, timeout=CACHE_SECONDS)
+        cache.set(key, value, timeout=timeout)
     return value
 
 

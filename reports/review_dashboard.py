@@ -231,6 +231,40 @@ def _links(base: str, region_param: str, limit: int) -> dict:
     }
 
 
+# Any review log row (a submission, decision or oversight action anywhere) changes what dashboards show.
+VERSION_KEY = "review:version"
+
+
+def review_logged(sender, **kwargs) -> None:
+    """post_save of ReviewLog (connected in reports.apps): renew the dashboards' version now, for this
+    process's next view, and again on commit, so a view that cached the old figures meanwhile is dropped."""
+    from django.db import transaction
+
+    from .aggregates import renew
+
+    renew(VERSION_KEY)
+    transaction.on_commit(lambda: renew(VERSION_KEY))
+
+
+# A cached dashboard is replaced by any review action; within an hour it also catches up with the clock
+# (days waiting, over the limit).
+CACHE_SECONDS = 3600
+
+
+def review_dashboard_html(request) -> str:
+    """The dashboard's body for the official's region: cached under the review version, the region's place
+    in the tree, the hour, the language and script prefix (reports.aggregates.cached)."""
+    from django.template.loader import render_to_string
+
+    from .aggregates import cached, token
+
+    root, _children = _root_and_children(request.user)
+    return cached(root, "review-dashboard",
+                  lambda: render_to_string("reports/_review_dashboard_body.html",
+                                           review_dashboard(user=request.user), request),
+                  timezone.localtime().hour, version=token(VERSION_KEY), timeout=CACHE_SECONDS)
+
+
 def review_dashboard(*, user, now: datetime.datetime | None = None) -> dict:
     """Every queue's figures per office row (own office, then the regions below), totals and the weekly chart."""
     now = now or timezone.now()

@@ -93,7 +93,7 @@ def official_workbench_statistics(*, root, children, today=None) -> dict:
     from . import aggregates as A
 
     today = today or timezone.localdate()
-    figures = A.cached(root.pk, "workbench", lambda: _workbench_statistics(root, children, today),
+    figures = A.cached(root, "workbench", lambda: _workbench_statistics(root, children, today),
                        today, *[c.pk for c in children])
     for c in children:
         c.station_count, c.worker_count = figures["children"].get(c.pk, (0, 0))

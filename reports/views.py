@@ -119,7 +119,7 @@ def statistics_view(request, pk=None):
 
     context = _statistics_context(request, pk, figures=False)
     context["figures_html"] = cached(
-        context["root"].pk, "statistics-html",
+        context["root"], "statistics-html",
         lambda: render_to_string("reports/_statistics_figures.html", _statistics_context(request, pk), request),
         context["period"].query)
     return render(request, "reports/statistics.html", context)

@@ -6,7 +6,7 @@ from django.shortcuts import render
 
 from swms.decorators import official_required
 
-from .review_dashboard import may_see_dashboard, review_dashboard
+from .review_dashboard import may_see_dashboard, review_dashboard_html
 
 
 @login_required
@@ -15,4 +15,4 @@ def review_dashboard_view(request):
     """Per review queue × office below: waiting, oldest, over the limit, decided, median days, return rate."""
     if not may_see_dashboard(request.user):
         raise PermissionDenied
-    return render(request, "reports/review_dashboard.html", review_dashboard(user=request.user))
+    return render(request, "reports/review_dashboard.html", {"body_html": review_dashboard_html(request)})

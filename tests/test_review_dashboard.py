@@ -5,6 +5,7 @@ import re
 import statistics
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -203,10 +204,12 @@ def test_query_count_does_not_grow_with_the_regions_below(reviews, province_offi
                                                           django_assert_max_num_queries):
     login(client, province_official)
     client.get(URL)
+    cache.clear()  # the uncached page (the cache has its own test below)
     with CaptureQueriesContext(connection) as before:
         client.get(URL)
     for i in range(5):
         Region.objects.create(code=f"44{50 + i}00000000", name=f"新市{i}", level="city", parent=regions["广东省"])
+    cache.clear()
     with django_assert_max_num_queries(len(before)):
         response = client.get(URL)
     assert len(_block(response.context, "summaries").rows) == 4 + 5
@@ -271,3 +274,18 @@ def test_the_chart_counts_this_weeks_decisions_live_while_past_weeks_are_kept(re
     summaries.summary_decide(summary=_summary(station, datetime.date(2026, 11, 1)), actor=alice, action="approve")
     after = review_dashboard(user=province_official)["chart"]["decided"]
     assert after[-1] == before[-1] + 1 and after[:-1] == before[:-1]
+
+
+def test_the_page_is_cached_until_the_next_review_action(reviews, city_official, regions, client):
+    def view():
+        with CaptureQueriesContext(connection) as queries:
+            html = login(client, city_official).get(URL).content.decode()
+        start = html.index('data-testid="row-summaries-440104000000"')
+        return html[start:html.index("</tr>", start)], sum("swms_reviewlog" in q["sql"] for q in queries)
+
+    row, reads = view()
+    assert reads > 0 and view() == (row, 0)  # the second view reads no review log
+    station = MonthlySummary.objects.filter(station__region=regions["洪桥街道"]).first().station
+    _summary(station, datetime.date(2026, 6, 1))  # one more waiting in 越秀区: submitted, logged
+    after, reads = view()
+    assert reads > 0 and after != row
