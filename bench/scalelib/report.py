@@ -19,6 +19,8 @@ def add_arguments(ap):
     ap.add_argument("--pages", default="var/bench/pages.json")
     ap.add_argument("--load", default="var/bench/load.json")
     ap.add_argument("--weight", default="var/bench/weight.json")
+    ap.add_argument("--before", default="bench/scale-before.json",
+                    help="pages JSON of the code before issue #14 (the before columns; rows matched by role and page)")
     ap.add_argument("--readme", default="bench/README.md")
     ap.add_argument("--print", action="store_true", help="print the Markdown instead of writing the README")
 
@@ -32,13 +34,17 @@ def _ms(v):
     return "—" if v is None else f"{v:,.0f}"
 
 
-def pages_table(rows) -> list[str]:
-    out = ["| role | page | p50 ms | p95 ms | queries | admin p50 | × admin | own SQL p50 | × SQL | targets |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+def pages_table(rows, before=None) -> list[str]:
+    before = {(r["role"], r["page"]): r for r in before or () if "p50_ms" in r}
+    out = ["| role | page | before p50 / p95 ms | p50 ms | p95 ms | queries | admin p50 | × admin | own SQL p50 | "
+           "× SQL | targets |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "p50_ms" not in r:
-            out.append(f"| {r['role']} | {r['page']} | HTTP {r.get('status')} | | | | | | | FAIL |")
+            out.append(f"| {r['role']} | {r['page']} | | HTTP {r.get('status')} | | | | | | | FAIL |")
             continue
+        was = before.get((r["role"], r["page"]))
+        was = f"{_ms(was['p50_ms'])} / {_ms(was['p95_ms'])}" if was else "—"
         admin, sql = r.get("admin_p50_ms") or None, r.get("sql_p50_ms") or None
         x_admin = r["p50_ms"] / admin if admin else None
         x_sql = r["p50_ms"] / sql if sql else None
@@ -52,9 +58,9 @@ def pages_table(rows) -> list[str]:
         if r["queries"] > 15:
             misses.append("queries")
         out.append(
-            f"| {r['role']} | {r['page']} | {_ms(r['p50_ms'])} | {_ms(r['p95_ms'])} | {r['queries']} | {_ms(admin)} | "
-            f"{'' if x_admin is None else f'{x_admin:.2f}'} | {_ms(sql)} | {'' if x_sql is None else f'{x_sql:.1f}'} | "
-            f"{'ok' if not misses else 'over: ' + ', '.join(misses)} |")
+            f"| {r['role']} | {r['page']} | {was} | {_ms(r['p50_ms'])} | {_ms(r['p95_ms'])} | {r['queries']} | "
+            f"{_ms(admin)} | {'' if x_admin is None else f'{x_admin:.2f}'} | {_ms(sql)} | "
+            f"{'' if x_sql is None else f'{x_sql:.1f}'} | {'ok' if not misses else 'over: ' + ', '.join(misses)} |")
     return out
 
 
@@ -74,12 +80,14 @@ def weight_table(data) -> list[str]:
     return out
 
 
-def render(pages, load, weight) -> str:
+def render(pages, load, weight, before=None) -> str:
     lines = [f"Written by `bench/scale.py report` on {datetime.date.today():%Y-%m-%d}.", ""]
     if pages:
         timed = [r for r in pages if "p50_ms" in r]
         ok = sum(1 for r in timed if r["p95_ms"] <= 100)
-        lines += [f"**Pages** ({len(pages)} rows; p95 ≤ 100 ms on {ok} of {len(timed)}):", ""] + pages_table(pages)
+        lines += [f"**Pages** ({len(pages)} rows; p95 ≤ 100 ms on {ok} of {len(timed)}; before: the same harness "
+                  f"on the code before issue #14, `bench/scale-before.json`, where it had the page):", ""]
+        lines += pages_table(pages, before)
         lines.append("")
     if load:
         lines += ["**Mixed load** (gunicorn, closed loop):", ""] + load_table(load) + [""]
@@ -89,7 +97,7 @@ def render(pages, load, weight) -> str:
 
 
 def run(args):
-    text = render(_read(args.pages), _read(args.load), _read(args.weight))
+    text = render(_read(args.pages), _read(args.load), _read(args.weight), _read(args.before))
     if args.print:
         print(text)
         return
