@@ -52,9 +52,14 @@ class ActivityQuerySet(StationOwnedQuerySet):
     def within(self, region):
         """As for every station's row, plus the stored province: a province's list walks its own rows of the
         index `activity_province_order_idx` instead of the whole country's (#14, national scale)."""
-        rows = super().within(region)
         province = region.province_pk() if region is not None else None
-        return rows.filter(province_id=province) if province is not None else rows
+        if province is None:
+            return super().within(region)
+        if province == region.pk:
+            # The province itself: the stored province says it all. Adding the region range as well would
+            # make the planner multiply two selectivities that are one and expect 50× too few rows.
+            return self.filter(province_id=province)
+        return super().within(region).filter(province_id=province)
 
 
 class Client(models.Model):
