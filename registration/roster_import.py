@@ -16,22 +16,20 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from swms.ids import validate_ric
-from swms.xlsx_import import (
-    ImportFileError,
-    ImportReport,
-    cells,
-    is_blank,
-    map_columns,
-    read_sheet,
-    text,
-    write_error_workbook,
-)
+from swms.import_values import Column, ImportValueError, clean, parse_id_number, parse_year
+from swms.xlsx_import import ImportFileError, ImportReport, cells, read_table, write_error_workbook
 
 from .models import Qualification, QualificationLevel
 
-HEADERS = {"姓名": "name", "身份证号": "id_number", "证书级别": "level", "证书管理号": "certificate_no", "考试年度": "exam_year"}
-OPTIONAL_HEADERS = {"发证省份": "issuing_province"}
+# The template's label first, then what the people who keep these lists also call the column.
+COLUMNS = [
+    Column("name", ("姓名",)),
+    Column("id_number", ("身份证号", "身份证号码", "公民身份号码", "身份证件号码", "证件号码")),
+    Column("level", ("证书级别", "级别", "资格级别", "职业水平等级")),
+    Column("certificate_no", ("证书管理号", "管理号", "证书管理号码")),
+    Column("exam_year", ("考试年度", "年度", "考试年份")),
+    Column("issuing_province", ("发证省份", "省份"), required=False),
+]
 LEVEL_NAMES = {
     "助理社会工作师": QualificationLevel.ASSISTANT,
     "社会工作师": QualificationLevel.INTERMEDIATE,
@@ -47,11 +45,10 @@ RosterImportError = ImportFileError
 
 
 def _year(value) -> int:
-    raw = text(value)
     try:
-        year = int(float(raw))
-    except ValueError:
-        raise ValidationError(_("the exam year %(value)r is not a year") % {"value": raw}) from None
+        year = parse_year(value)
+    except ImportValueError as e:
+        raise ValidationError(str(e)) from None
     if not 2008 <= year <= timezone.localdate().year:
         raise ValidationError(_("the exam year %(year)d is out of range") % {"year": year})
     return year
@@ -62,34 +59,29 @@ def qualifications_import(
 ) -> ImportReport:
     """Validate and import a roster workbook; see the module docstring."""
     path = Path(path)
-    header, body = read_sheet(path)
-    columns = map_columns(header, HEADERS, OPTIONAL_HEADERS)
-
+    table = read_table(path, COLUMNS)
     report = ImportReport(dry_run=dry_run)
     valid: dict[str, dict] = {}
     first_line: dict[str, int] = {}
-    total = len(body)
-    for offset, raw in enumerate(body):
-        line = offset + 2
-        if is_blank(raw):
-            continue
+    total = len(table.rows)
+    for line, raw in table.rows:
         report.read += 1
-        cell = cells(raw, columns)
+        cell = cells(raw, table.columns)
         try:
-            name = text(cell["name"])
+            name = clean(cell["name"])
             if not name:
                 raise ValidationError(_("the name is empty"))
             try:
-                id_number = validate_ric(text(cell["id_number"]))
-            except ValidationError as e:
-                raise ValidationError(_("ID number: %(error)s") % {"error": " ".join(e.messages)}) from None
-            level = LEVEL_NAMES.get(text(cell["level"]))
+                id_number = parse_id_number(cell["id_number"])
+            except ImportValueError as e:
+                raise ValidationError(_("ID number: %(error)s") % {"error": str(e)}) from None
+            level = LEVEL_NAMES.get(clean(cell["level"]).replace(" ", ""))
             if level is None:
                 raise ValidationError(
                     _("unknown level %(value)r (expected 助理社会工作师, 社会工作师 or 高级社会工作师)")
-                    % {"value": text(cell["level"])}
+                    % {"value": clean(cell["level"])}
                 )
-            certificate_no = text(cell["certificate_no"]).replace(" ", "")
+            certificate_no = clean(cell["certificate_no"]).replace(" ", "")
             if not certificate_no:
                 raise ValidationError(_("the certificate management number is empty"))
             exam_year = _year(cell["exam_year"])
@@ -101,13 +93,17 @@ def qualifications_import(
         except ValidationError as e:
             report.errors.append((line, list(raw), " ".join(e.messages)))
             continue
+        if id_number.converted_from:
+            report.notes.append((line, _("15-digit ID number %(old)s converted to %(new)s")
+                                 % {"old": id_number.converted_from, "new": id_number.value}))
+        id_number = id_number.value
         valid[certificate_no] = {
             "name": name,
             "id_number": id_number,
             "level": level,
             "certificate_no": certificate_no,
             "exam_year": exam_year,
-            "issuing_province": text(cell.get("issuing_province")) or province,
+            "issuing_province": clean(cell.get("issuing_province")) or province,
         }
         first_line[certificate_no] = line
         if progress and report.read % 10000 == 0:
@@ -146,5 +142,5 @@ def qualifications_import(
     if progress:
         progress(report.read, total)
     report.errors.sort(key=lambda e: e[0])
-    report.error_file = write_error_workbook(path, header, report.errors)
+    report.error_file = write_error_workbook(path, table.header, report.errors)
     return report

@@ -40,5 +40,9 @@ class ImportCommand(BaseCommand, abc.ABC):
         if dry_run:
             summary = _("Dry run, nothing written. ") + summary
         self.stdout.write(self.style.SUCCESS(summary) if not report.errors else self.style.WARNING(summary))
+        for line, note in report.notes[:20]:
+            self.stdout.write(_("Row %(line)d: %(note)s") % {"line": line, "note": note})
+        if len(report.notes) > 20:
+            self.stdout.write(_("… and %(count)d more rows changed on reading.") % {"count": len(report.notes) - 20})
         if report.error_file:
             self.stdout.write(_("Rows with errors are listed in %(file)s") % {"file": report.error_file})

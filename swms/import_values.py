@@ -133,19 +133,19 @@ def parse_id_number(value) -> IdNumber:
     if re.fullmatch(r"\d{15}", raw):
         body = raw[:6] + "19" + raw[6:]
         converted = body + ric.calc_check_digit(body + "0")  # it reads the first 17 of 18 characters
-        if not ric.is_valid(converted):
-            raise ImportValueError(_("%(value)s is not a valid 15-digit ID number (its date of birth is not a "
-                                     "date).") % {"value": raw})
-        return IdNumber(converted, converted_from=raw)
-    if not re.fullmatch(r"\d{17}[\dX]", raw):
-        raise ImportValueError(_("%(value)s is not an ID number: it has 18 characters, digits and a last "
-                                 "digit or X.") % {"value": raw or "—"})
+        return IdNumber(_validated(converted, raw), converted_from=raw)
+    return IdNumber(_validated(raw, raw))
+
+
+def _validated(number: str, written: str) -> str:
+    """The one ID check of the project (swms.ids: length, characters, birth date, check digit; not the
+    address code, which stdnum checks against the birth date though it is the residence at first issue)."""
+    from django.core.exceptions import ValidationError
+
+    from .ids import validate_ric
+
     try:
-        ric.validate(raw)
-    except ric.InvalidChecksum:
-        raise ImportValueError(_("The check digit of %(value)s is wrong: check the number against the ID "
-                                 "card.") % {"value": raw}) from None
-    except ric.ValidationError:
-        raise ImportValueError(_("%(value)s is not a valid ID number (its date of birth or area is not "
-                                 "possible).") % {"value": raw}) from None
-    return IdNumber(raw)
+        return validate_ric(number)
+    except ValidationError as e:
+        raise ImportValueError(_("%(value)s: %(error)s") % {"value": written or "—", "error": " ".join(e.messages)}) \
+            from None

@@ -3,7 +3,9 @@ an error workbook beside the input (openpyxl write-only)."""
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[tuple[int, list, str]] = field(default_factory=list)  # (row number, raw row, reason)
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (row number, what was changed on reading)
     error_file: Path | None = None
     dry_run: bool = False
 
@@ -37,6 +40,7 @@ def text(value) -> str:
 
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
+TEXT_SUFFIXES = {".csv", ".txt"}
 
 
 def unreadable_file_message(path, error: Exception) -> str:
@@ -59,7 +63,7 @@ def unreadable_file_message(path, error: Exception) -> str:
     if "password" in detail or "encrypt" in detail:
         return _("The file %(file)s is protected by a password. Open it in Excel or WPS, remove the "
                  "password, save it and run the import again.") % {"file": name}
-    if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
+    if path.suffix.lower() not in SPREADSHEET_SUFFIXES | TEXT_SUFFIXES:
         return _("%(file)s is not an Excel workbook. Open it in Excel or WPS, save it as an Excel "
                  "workbook (.xlsx) and run the import again.") % {"file": name}
     return _("The file %(file)s is damaged or is not really an Excel workbook (perhaps another kind of file "
@@ -78,6 +82,68 @@ def read_sheet(path: Path) -> tuple[list[str], list[list]]:
         raise ImportFileError(_("The first sheet of the file is empty. Put the rows to import, under "
                                 "their header row, on the first sheet and run the import again."))
     return [text(h) for h in rows[0]], rows[1:]
+
+
+@dataclass
+class Table:
+    """The rows under the header of the sheet that has the import's columns."""
+
+    sheet: str
+    header: list[str]  # the header row as written
+    columns: dict[str, int]  # key → column index
+    rows: list[tuple[int, list]]  # (the row's number in Excel, its cells); blank rows left out
+
+
+def _csv_rows(path: Path) -> list[list]:
+    """A CSV file in UTF-8 (with or without BOM) or, failing that, GB18030 (which covers GBK and GB2312)."""
+    data = path.read_bytes()
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            content = data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise ImportFileError(_("%(file)s is neither UTF-8 nor GBK text. Save it from Excel or WPS as "
+                                    "\"CSV UTF-8\" or as an Excel workbook, then run the import again.")
+                                  % {"file": path.name}) from None
+    return list(csv.reader(io.StringIO(content, newline="")))
+
+
+def _sheets(path: Path):
+    """(sheet name, rows) of every sheet, the text files as one sheet; unreadable files say why."""
+    try:
+        if path.suffix.lower() in TEXT_SUFFIXES:
+            return [(path.stem, _csv_rows(path))]
+        workbook = CalamineWorkbook.from_path(str(path))
+        return [(name, workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
+                for name in workbook.sheet_names]
+    except ImportFileError:
+        raise
+    except Exception as e:  # calamine raises several of its own types (and OSError) for unreadable files
+        raise ImportFileError(unreadable_file_message(path, e)) from e
+
+
+def read_table(path, columns) -> Table:
+    """The shared reader of every import: .xlsx, .xls, .ods or CSV; the sheet whose header has the columns
+    (`swms.import_values.Column`, found under title and note rows, with synonyms); the rows below it with
+    their Excel row numbers, blank and formatted-but-empty rows left out. Nothing readable → ImportFileError
+    saying why."""
+    from .import_values import ImportValueError, find_header
+
+    path = Path(path)
+    first_error = None
+    for name, rows in _sheets(path):
+        try:
+            index, found = find_header(rows, columns)
+        except ImportValueError as e:
+            first_error = first_error or e
+            continue
+        body = [(index + 2 + offset, list(raw)) for offset, raw in enumerate(rows[index + 1:]) if not is_blank(raw)]
+        return Table(sheet=name, header=[text(h) for h in rows[index]], columns=found, rows=body)
+    if first_error is None:
+        raise ImportFileError(_("The file has no sheets with rows. Put the rows to import, under their header "
+                                "row, on a sheet and run the import again."))
+    raise ImportFileError(str(first_error))
 
 
 def map_columns(header: list[str], required: dict[str, str], optional: dict[str, str] | None = None) -> dict[str, int]:

@@ -119,3 +119,68 @@ def test_command(db, tmp_path, capsys):
     assert "1 created" in out and "1 with errors" in out and "pass.errors.xlsx" in out
     with pytest.raises(CommandError):
         call_command("import_qualifications", str(tmp_path / "missing.xlsx"))
+
+
+def test_a_real_world_roster_imports_whole(db, tmp_path):
+    """A title and a unit row above the header, merged title cells, labels with spaces, line breaks and
+    synonyms in another order, an extra column, a notes sheet first, years as 2021年, full-width digits,
+    blank rows in the middle and formatted-but-empty rows at the end, a lower-case x, a 15-digit legacy ID."""
+    from stdnum.cn import ric
+
+    x_id = next(b + "X" for b in (f"44010419900307{n:03d}" for n in range(1000))
+                if ric.calc_check_digit(b + "0") == "X")
+    plain = make_id_number()
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in plain)
+    wb = Workbook()
+    notes = wb.active
+    notes.title = "填表说明"
+    notes.append(["本表请勿改动表头"])
+    ws = wb.create_sheet("合格名单")
+    ws.append(["2021年度社会工作者职业水平考试合格人员名单"])
+    ws.merge_cells("A1:F1")
+    ws.append(["填报单位（盖章）：", None, None, "填报日期：2022年3月1日"])
+    ws.append(["序号", "证书\n管理号", "姓 名", "公民身份号码", "级别", "年度"])
+    ws.append([1, "ZS2021101", "王芳", x_id.lower(), "助理社会工作师", "2021年"])
+    ws.append([])
+    ws.append([2, "ZS2021102", " 李明\u00a0", full_width, "社会工作师", "２０２１"])
+    ws.append([3, "ZS2021103", "赵强", "440104900307123", "社会工作师", 2021])
+    for row in range(8, 12):  # formatted but empty
+        ws.cell(row=row, column=2).number_format = "@"
+    path = tmp_path / "名单.xlsx"
+    wb.save(path)
+
+    report = qualifications_import(path=path, province="广东省")
+    assert (report.read, report.created, len(report.errors)) == (3, 3, 0), report.errors
+    assert Qualification.objects.get(certificate_no="ZS2021101").id_number == x_id
+    assert Qualification.objects.get(certificate_no="ZS2021102").id_number == plain
+    converted = Qualification.objects.get(certificate_no="ZS2021103")
+    assert converted.id_number.startswith("44010419900307123") and converted.exam_year == 2021
+    assert report.notes == [(7, f"15-digit ID number 440104900307123 converted to {converted.id_number}")]
+
+
+def test_an_id_number_stored_as_a_number_is_reported_as_lost_digits(db, tmp_path):
+    good = make_id_number()
+    path = write_xlsx(tmp_path / "pass.xlsx", [["王芳", int(good), "助理社会工作师", "ZS1", 2021]])
+    with translation.override("zh-hans"):
+        report = qualifications_import(path=path)
+    assert report.created == 0
+    assert report.errors[0][0] == 2 and "身份证号被存成了数字，末几位已丢失，请把该列设为文本后重新填写" in report.errors[0][2]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])
+def test_a_csv_roster_in_utf8_or_gbk(db, tmp_path, encoding):
+    ids = [make_id_number() for _ in range(2)]
+    lines = ["姓名,身份证号,证书级别,证书管理号,考试年度", f"王芳,{ids[0]},助理社会工作师,ZS1,2021",
+             f"李明,{ids[1]},社会工作师,ZS2,2021年"]
+    path = tmp_path / "roster.csv"
+    path.write_bytes("\r\n".join(lines).encode(encoding))
+    report = qualifications_import(path=path)
+    assert (report.created, len(report.errors)) == (2, 0)
+    assert set(Qualification.objects.values_list("name", flat=True)) == {"王芳", "李明"}
+
+
+def test_a_file_without_the_columns_says_which_are_missing_and_imports_nothing(db, tmp_path):
+    path = write_xlsx(tmp_path / "pass.xlsx", [["王芳", make_id_number()]], header=["姓名", "身份证号"])
+    with translation.override("zh-hans"), pytest.raises(RosterImportError, match="证书级别、证书管理号、考试年度"):
+        qualifications_import(path=path)
+    assert Qualification.objects.count() == 0
