@@ -16,23 +16,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reports import aggregates
-from swms.ids import validate_ric
-from swms.xlsx_import import (
-    ImportReport,
-    as_date,
-    cells,
-    is_blank,
-    map_columns,
-    read_sheet,
-    text,
-    write_error_workbook,
-)
+from swms.import_values import Column, ImportValueError, clean, parse_date, parse_id_number
+from swms.xlsx_import import ImportReport, cells, read_table, write_error_workbook
 
 from .models import CERecord, SocialWorker
 from .services.registry import registry_refresh
 
-HEADERS = {"身份证号": "id_number", "姓名": "name", "培训机构": "provider", "课程名称": "course", "学时": "hours",
-           "完成日期": "completed_on", "记录编号": "external_ref"}
+# The template's label first, then what providers also call the column.
+COLUMNS = [
+    Column("id_number", ("身份证号", "身份证号码", "公民身份号码", "身份证件号码", "证件号码")),
+    Column("name", ("姓名",)),
+    Column("provider", ("培训机构", "培训单位", "机构名称")),
+    Column("course", ("课程名称", "课程", "培训内容")),
+    Column("hours", ("学时", "学时数", "培训学时")),
+    Column("completed_on", ("完成日期", "培训日期", "结业日期")),
+    Column("external_ref", ("记录编号", "编号", "证明编号")),
+]
 BATCH = 2000
 MAX_HOURS_PER_RECORD = Decimal(200)
 
@@ -42,35 +41,35 @@ def ce_hours_import(
 ) -> ImportReport:
     """Validate and import a provider's CE hours workbook."""
     path = Path(path)
-    header, body = read_sheet(path)
-    columns = map_columns(header, HEADERS)
+    table = read_table(path, COLUMNS)
     report = ImportReport(dry_run=dry_run)
     parsed: dict[tuple[str, str], dict] = {}
     first_line: dict[tuple[str, str], int] = {}
-    for offset, raw in enumerate(body):
-        line = offset + 2
-        if is_blank(raw):
-            continue
+    for line, raw in table.rows:
         report.read += 1
-        cell = cells(raw, columns)
+        cell = cells(raw, table.columns)
         try:
             try:
-                id_number = validate_ric(text(cell["id_number"]))
-            except ValidationError as e:
-                raise ValidationError(_("ID number: %(error)s") % {"error": " ".join(e.messages)}) from None
-            provider = text(cell["provider"])
-            ref = text(cell["external_ref"])
+                id_number = parse_id_number(cell["id_number"])
+            except ImportValueError as e:
+                raise ValidationError(_("ID number: %(error)s") % {"error": str(e)}) from None
+            if id_number.converted_from:
+                report.notes.append((line, _("15-digit ID number %(old)s converted to %(new)s")
+                                     % {"old": id_number.converted_from, "new": id_number.value}))
+            id_number = id_number.value
+            provider = clean(cell["provider"])
+            ref = clean(cell["external_ref"])
             if not provider or not ref:
                 raise ValidationError(_("the provider and its record number are required"))
             try:
-                hours = Decimal(text(cell["hours"]))
+                hours = Decimal(clean(cell["hours"]))
             except InvalidOperation:
-                raise ValidationError(_("hours %(value)r is not a number") % {"value": text(cell["hours"])}) from None
+                raise ValidationError(_("hours %(value)r is not a number") % {"value": clean(cell["hours"])}) from None
             if not Decimal(0) < hours <= MAX_HOURS_PER_RECORD:
                 raise ValidationError(_("hours must be between 0 and %(max)s") % {"max": MAX_HOURS_PER_RECORD})
             try:
-                completed_on = as_date(cell["completed_on"])
-            except ValueError as e:
+                completed_on = parse_date(cell["completed_on"])
+            except ImportValueError as e:
                 raise ValidationError(str(e)) from None
             if completed_on > timezone.localdate():
                 raise ValidationError(_("the completion date is in the future"))
@@ -82,12 +81,12 @@ def ce_hours_import(
         except ValidationError as e:
             report.errors.append((line, list(raw), " ".join(e.messages)))
             continue
-        parsed[key] = {"id_number": id_number, "name": text(cell["name"]), "provider": provider,
-                       "course": text(cell["course"]), "hours": hours, "completed_on": completed_on,
+        parsed[key] = {"id_number": id_number, "name": clean(cell["name"]), "provider": provider,
+                       "course": clean(cell["course"]), "hours": hours, "completed_on": completed_on,
                        "external_ref": ref, "line": line, "raw": list(raw)}
         first_line[key] = line
         if progress and report.read % 10000 == 0:
-            progress(report.read, len(body))
+            progress(report.read, len(table.rows))
 
     workers = dict(
         SocialWorker.objects.filter(id_number__in={r["id_number"] for r in parsed.values()}).values_list(
@@ -121,7 +120,7 @@ def ce_hours_import(
             registry_refresh({record.worker_id for record in to_create})
             aggregates.ce_changed({record.worker_id for record in to_create})
     if progress:
-        progress(report.read, len(body))
+        progress(report.read, len(table.rows))
     report.errors.sort(key=lambda e: e[0])
-    report.error_file = write_error_workbook(path, header, report.errors)
+    report.error_file = write_error_workbook(path, table.header, report.errors)
     return report

@@ -1,10 +1,9 @@
-"""Shared pieces of the Excel imports: read with calamine, map Chinese headers, report bad rows in
-an error workbook beside the input (openpyxl write-only)."""
+"""The shared reader of every import (issue #15): the sheet and header row found by the columns' labels in
+.xlsx, .xls, .ods or CSV, rows with their Excel numbers, bad rows in an error workbook beside the input."""
 
 from __future__ import annotations
 
 import csv
-import datetime
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,18 +71,6 @@ def unreadable_file_message(path, error: Exception) -> str:
              "file again.") % {"file": name, "suffix": path.suffix}
 
 
-def read_sheet(path: Path) -> tuple[list[str], list[list]]:
-    """Header and body rows of the first sheet."""
-    try:
-        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except Exception as e:  # calamine raises several of its own types (and OSError) for unreadable files
-        raise ImportFileError(unreadable_file_message(path, e)) from e
-    if not rows:
-        raise ImportFileError(_("The first sheet of the file is empty. Put the rows to import, under "
-                                "their header row, on the first sheet and run the import again."))
-    return [text(h) for h in rows[0]], rows[1:]
-
-
 @dataclass
 class Table:
     """The rows under the header of the sheet that has the import's columns."""
@@ -146,38 +133,12 @@ def read_table(path, columns) -> Table:
     raise ImportFileError(str(first_error))
 
 
-def map_columns(header: list[str], required: dict[str, str], optional: dict[str, str] | None = None) -> dict[str, int]:
-    """{key: column index} for the labels present; every required label must be there."""
-    columns = {key: header.index(label) for label, key in {**required, **(optional or {})}.items() if label in header}
-    missing = [label for label, key in required.items() if key not in columns]
-    if missing:
-        raise ImportFileError(
-            _("The header row lacks: %(missing)s (expected %(expected)s).")
-            % {"missing": "、".join(missing), "expected": "、".join(required)}
-        )
-    return columns
-
-
 def cells(raw: list, columns: dict[str, int]) -> dict:
     return {key: (raw[i] if i < len(raw) else None) for key, i in columns.items()}
 
 
 def is_blank(raw: list) -> bool:
     return not any(text(v) for v in raw)
-
-
-def as_date(value) -> datetime.date:
-    """A date cell (calamine gives date/datetime) or text like 2024-05-01 / 2024/5/1."""
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    raw = text(value).replace("/", "-").replace(".", "-")
-    try:
-        year, month, day = (int(p) for p in raw.split("-"))
-        return datetime.date(year, month, day)
-    except ValueError:
-        raise ValueError(_("%(value)r is not a date") % {"value": text(value)}) from None
 
 
 def write_error_workbook(path: Path, header: list[str], errors) -> Path | None:

@@ -20,9 +20,11 @@ def _bad_files(tmp_path):
     (tmp_path / "legacy.xls").write_bytes(b"hello, not an OLE file")
     (tmp_path / "truncated.xlsx").write_bytes(b"PK\x03\x04" + b"\0" * 40)
     (tmp_path / "empty.xlsx").write_bytes(b"")
+    (tmp_path / "binary.csv").write_bytes(b"\xff\x80\x00\xfe\xff")
     return {
         "text.xlsx": "Excel",
-        "roster.csv": "另存为",
+        "roster.csv": "表头",  # a CSV is read (UTF-8 or GBK); this one lacks columns, and says which
+        "binary.csv": "既不是 UTF-8 也不是 GBK",
         "other.xlsx": "损坏",
         "legacy.xls": "损坏",
         "truncated.xlsx": "损坏",
