@@ -159,7 +159,7 @@ def test_a_real_world_roster_imports_whole(db, tmp_path):
 
 
 def test_an_id_number_stored_as_a_number_is_reported_as_lost_digits(db, tmp_path):
-    good = make_id_number()
+    good = next(n for n in iter(make_id_number, None) if n[-1].isdigit())  # one a number cell can take
     path = write_xlsx(tmp_path / "pass.xlsx", [["王芳", int(good), "助理社会工作师", "ZS1", 2021]])
     with translation.override("zh-hans"):
         report = qualifications_import(path=path)
