@@ -14,9 +14,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from reports import aggregates
 from swms.import_values import Column, ImportValueError, clean, parse_date, parse_id_number
+from swms.imports import ID_NUMBER_HELP, ID_NUMBER_LABELS, ImportKind, register
 from swms.xlsx_import import ImportReport, cells, read_table, write_error_workbook
 
 from .models import CERecord, SocialWorker
@@ -24,22 +26,27 @@ from .services.registry import registry_refresh
 
 # The template's label first, then what providers also call the column.
 COLUMNS = [
-    Column("id_number", ("身份证号", "身份证号码", "公民身份号码", "身份证件号码", "证件号码")),
-    Column("name", ("姓名",)),
-    Column("provider", ("培训机构", "培训单位", "机构名称")),
-    Column("course", ("课程名称", "课程", "培训内容")),
-    Column("hours", ("学时", "学时数", "培训学时")),
-    Column("completed_on", ("完成日期", "培训日期", "结业日期")),
-    Column("external_ref", ("记录编号", "编号", "证明编号")),
+    Column("id_number", ID_NUMBER_LABELS, help=ID_NUMBER_HELP, example="440104199001011234", as_text=True),
+    Column("name", ("姓名",), help=gettext_lazy("As on the ID card."), example="张三"),
+    Column("provider", ("培训机构", "培训单位", "机构名称"), help=gettext_lazy("The training provider's name."),
+           example="广东省社会工作师联合会"),
+    Column("course", ("课程名称", "课程", "培训内容"), example="社会工作伦理"),
+    Column("hours", ("学时", "学时数", "培训学时"), help=gettext_lazy("Hours, more than 0 and at most 200."),
+           example=12),
+    Column("completed_on", ("完成日期", "培训日期", "结业日期"), example="2026-05-01"),
+    Column("external_ref", ("记录编号", "编号", "证明编号"),
+           help=gettext_lazy("The provider's own number of the record; unique per provider."),
+           example="GDSW-2026-0001", as_text=True),
 ]
 BATCH = 2000
 MAX_HOURS_PER_RECORD = Decimal(200)
 
 
 def ce_hours_import(
-    *, path, dry_run: bool = False, progress: Callable[[int, int], None] | None = None
+    *, path, dry_run: bool = False, progress: Callable[[int, int], None] | None = None, scope=None
 ) -> ImportReport:
-    """Validate and import a provider's CE hours workbook."""
+    """Validate and import a provider's CE hours workbook. With a `scope`, hours of workers whose work
+    region lies outside it are refused."""
     path = Path(path)
     table = read_table(path, COLUMNS)
     report = ImportReport(dry_run=dry_run)
@@ -88,11 +95,9 @@ def ce_hours_import(
         if progress and report.read % 10000 == 0:
             progress(report.read, len(table.rows))
 
-    workers = dict(
-        SocialWorker.objects.filter(id_number__in={r["id_number"] for r in parsed.values()}).values_list(
-            "id_number", "pk"
-        )
-    )
+    known = SocialWorker.objects.filter(id_number__in={r["id_number"] for r in parsed.values()})
+    workers = dict(known.values_list("id_number", "pk"))
+    inside = set(workers) if scope is None else set(known.within(scope).values_list("id_number", flat=True))
     existing = set(
         CERecord.objects.filter(provider__in={p for p, _ in parsed}, external_ref__in={r for _, r in parsed})
         .values_list("provider", "external_ref")
@@ -104,6 +109,9 @@ def ce_hours_import(
             report.errors.append((row["line"], row["raw"], _(
                 "no social worker has signed up with this ID number yet; the row can be imported again later"
             )))
+        elif row["id_number"] not in inside:
+            report.errors.append((row["line"], row["raw"], _(
+                "this social worker works outside the regions you administer")))
         elif key in existing:
             report.unchanged += 1
         else:
@@ -124,3 +132,15 @@ def ce_hours_import(
     report.errors.sort(key=lambda e: e[0])
     report.error_file = write_error_workbook(path, table.header, report.errors)
     return report
+
+
+KIND = register(ImportKind(
+    key="ce_hours",
+    label=gettext_lazy("Continuing-education hours"),
+    columns=COLUMNS,
+    run=ce_hours_import,
+    description=gettext_lazy("Hours of continuing education reported by training providers, one row per "
+                             "completed course; they count towards the worker's renewal."),
+    natural_key=gettext_lazy("a row is the same record again by its provider and record number"),
+    command="import_ce_hours",
+))

@@ -51,6 +51,9 @@ class Column:
     key: str
     labels: tuple[str, ...]  # the label of the template first, then synonyms
     required: bool = True
+    help: str = ""  # what the column holds and how to write it, for the template's explanation sheet
+    example: object = ""  # the template's example row
+    as_text: bool = False  # the template formats the column as text (ID numbers, codes: no lost digits)
 
 
 def find_header(rows: list[list], columns: list[Column], scan: int = HEADER_SCAN_ROWS) -> tuple[int, dict[str, int]]:

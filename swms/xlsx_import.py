@@ -28,6 +28,15 @@ class ImportReport:
     error_file: Path | None = None
     dry_run: bool = False
 
+    def summary(self, limit: int = 50) -> dict:
+        """The report as JSON for the import centre: the counts and the first `limit` errors and notes."""
+        return {
+            "read": self.read, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+            "error_count": len(self.errors), "note_count": len(self.notes),
+            "errors": [[line, reason] for line, _raw, reason in self.errors[:limit]],
+            "notes": [[line, note] for line, note in self.notes[:limit]],
+        }
+
 
 def text(value) -> str:
     """A cell as trimmed text; 2021.0 from a numeric cell becomes "2021"."""
