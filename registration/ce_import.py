@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from reports import aggregates
 from swms.import_values import Column, ImportValueError, clean, parse_date, parse_id_number
-from swms.imports import ID_NUMBER_HELP, ID_NUMBER_LABELS, ImportKind, register
+from swms.imports import ID_NUMBER_EXAMPLE, ID_NUMBER_HELP, ID_NUMBER_LABELS, ImportKind, register
 from swms.xlsx_import import ImportReport, cells, read_table, write_error_workbook
 
 from .models import CERecord, SocialWorker
@@ -26,7 +26,7 @@ from .services.registry import registry_refresh
 
 # The template's label first, then what providers also call the column.
 COLUMNS = [
-    Column("id_number", ID_NUMBER_LABELS, help=ID_NUMBER_HELP, example="440104199001011234", as_text=True),
+    Column("id_number", ID_NUMBER_LABELS, help=ID_NUMBER_HELP, example=ID_NUMBER_EXAMPLE, as_text=True),
     Column("name", ("姓名",), help=gettext_lazy("As on the ID card."), example="张三"),
     Column("provider", ("培训机构", "培训单位", "机构名称"), help=gettext_lazy("The training provider's name."),
            example="广东省社会工作师联合会"),

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from swms.import_values import Column, ImportValueError, clean, parse_id_number, parse_year
-from swms.imports import ID_NUMBER_HELP, ID_NUMBER_LABELS, ImportKind, register
+from swms.imports import ID_NUMBER_EXAMPLE, ID_NUMBER_HELP, ID_NUMBER_LABELS, ImportKind, register
 from swms.xlsx_import import ImportFileError, ImportReport, cells, read_table, write_error_workbook
 
 from .models import Qualification, QualificationLevel
@@ -26,7 +26,7 @@ from .models import Qualification, QualificationLevel
 # The template's label first, then what the people who keep these lists also call the column.
 COLUMNS = [
     Column("name", ("姓名",), help=gettext_lazy("As on the ID card."), example="张三"),
-    Column("id_number", ID_NUMBER_LABELS, help=ID_NUMBER_HELP, example="440104199001011234", as_text=True),
+    Column("id_number", ID_NUMBER_LABELS, help=ID_NUMBER_HELP, example=ID_NUMBER_EXAMPLE, as_text=True),
     Column("level", ("证书级别", "级别", "资格级别", "职业水平等级"),
            help=gettext_lazy("助理社会工作师, 社会工作师 or 高级社会工作师."), example="社会工作师"),
     Column("certificate_no", ("证书管理号", "管理号", "证书管理号码"),

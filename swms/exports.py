@@ -96,14 +96,19 @@ def start_export(job_id: int, attempt: int) -> None:
     broker, eager Celery would, and gunicorn would kill it at its timeout leaving the job "running"."""
     from swms.tasks import run_export
 
+    start_in_background(run_export, job_id, attempt, name=f"export-{job_id}")
+
+
+def start_in_background(task, *args, name: str) -> None:
+    """Run a Celery task of a job (an export, an import) by `export_runner()`: queued for a worker, in the
+    caller (tests), or in a daemon thread of this process (the demo without a broker)."""
     runner = export_runner()
     if runner == "celery":
-        run_export.delay(job_id, attempt)
+        task.delay(*args)
     elif runner == "inline":
-        run_export(job_id, attempt)
+        task(*args)
     else:
-        thread = threading.Thread(target=_run_in_thread, args=(job_id, attempt), daemon=True,
-                                  name=f"export-{job_id}")
+        thread = threading.Thread(target=_run_in_thread, args=(task, *args), daemon=True, name=name)
         _threads.append(thread)
         thread.start()
 
@@ -111,19 +116,17 @@ def start_export(job_id: int, attempt: int) -> None:
 _threads: list[threading.Thread] = []
 
 
-def _run_in_thread(job_id: int, attempt: int) -> None:
-    from swms.tasks import run_export
-
+def _run_in_thread(task, *args) -> None:
     try:
-        run_export(job_id, attempt)
+        task(*args)
     except Exception:  # already recorded on the job (FAILED); the thread just ends
-        logger.exception("export job %s failed", job_id)
+        logger.exception("background job %s%s failed", task.name, args)
     finally:
         connections.close_all()  # this thread's own connections, not the request's
 
 
 def wait_for_export_threads(timeout: float = 60) -> None:
-    """Join the background export threads of this process (tests, and `manage.py` scripts that export)."""
+    """Join the background job threads of this process (tests, and `manage.py` scripts that export)."""
     while _threads:
         _threads.pop().join(timeout)
 

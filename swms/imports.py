@@ -123,6 +123,7 @@ def template_filename(kind: ImportKind) -> str:
 
 # The labels of the kinds' shared columns, so every template calls them the same.
 ID_NUMBER_LABELS = ("身份证号", "身份证号码", "公民身份号码", "身份证件号码", "证件号码")
+ID_NUMBER_EXAMPLE = "440104199001011232"  # a valid number (check digit right) for the templates' example rows
 ID_NUMBER_HELP = gettext_lazy("The 18-digit resident ID number (a 15-digit old number is converted). Keep the "
                               "column as text.")
 

@@ -188,3 +188,81 @@ class ExportJob(models.Model):
     @property
     def stalled(self) -> bool:
         return self.status == self.Status.FAILED and self.error == self.STALE
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Operators see every import; a province official those of their province (any official's); nobody
+        else any (the import centre is theirs alone: swms.import_jobs.may_import)."""
+        from .import_jobs import may_import
+
+        if not may_import(user):
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        region = user.region
+        return self.filter(scope__tree_id=region.tree_id, scope__lft__gte=region.lft, scope__rght__lte=region.rght)
+
+
+class ImportJob(models.Model):
+    """One file brought in through the import centre (导入中心): uploaded, checked by a dry run whose report
+    the uploader reads, then imported on confirmation — each step a background job with progress. Kept as
+    the history of imports: who, when, which file (name and SHA-256) and what it did."""
+
+    class Status(models.TextChoices):
+        CHECK_QUEUED = "check_queued", _("Waiting to be checked")
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Checked, waiting for confirmation")
+        IMPORT_QUEUED = "import_queued", _("Waiting to be imported")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(_("kind of data"), max_length=40)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("uploaded by"))
+    # The office's region whose subtree the rows must lie in; null for an operator (the whole country).
+    scope = models.ForeignKey("accounts.Region", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              verbose_name=_("region"))
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=200)
+    file_name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.CHECK_QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done_rows = models.PositiveIntegerField(default=0)
+    check_report = models.JSONField(default=dict, blank=True)  # ImportReport.summary() of the dry run
+    result = models.JSONField(default=dict, blank=True)  # ImportReport.summary() of the import
+    error_file = models.FileField(upload_to="imports/errors/%Y/%m/", blank=True, max_length=200)
+    error = models.TextField(blank=True)  # why the file could not be read, or what failed
+    language = models.CharField(max_length=10, default="zh-hans")  # the uploader's, for the reports' messages
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["scope", "-created_at"], name="importjob_scope_idx")]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.status})"
+
+    @property
+    def running(self) -> bool:
+        return self.status in (self.Status.CHECK_QUEUED, self.Status.CHECKING, self.Status.IMPORT_QUEUED,
+                               self.Status.IMPORTING)
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(self.done_rows * 100 / self.total)) if self.total else 0
+
+    @property
+    def report(self) -> dict:
+        """The import's report once it ran, else the dry run's."""
+        return self.result or self.check_report

@@ -287,6 +287,9 @@ SWMS_EXPORT_SYNC_ROWS = env.int("SWMS_EXPORT_SYNC_ROWS", default=5000)
 SWMS_EXPORT_RUNNER = env.str("SWMS_EXPORT_RUNNER", default="")
 # A running export without a heartbeat for this long has lost its process and is marked failed.
 SWMS_EXPORT_STALE_MINUTES = env.int("SWMS_EXPORT_STALE_MINUTES", default=10)
+# The import centre (swms/import_jobs.py): the largest file accepted, and what a workbook (a zip) may expand to.
+SWMS_IMPORT_MAX_BYTES = env.int("SWMS_IMPORT_MAX_BYTES", default=50 * 2**20)
+SWMS_IMPORT_MAX_UNCOMPRESSED = env.int("SWMS_IMPORT_MAX_UNCOMPRESSED", default=2**30)
 # Export files are deleted this many days after they were written.
 SWMS_EXPORT_RETENTION_DAYS = env.int("SWMS_EXPORT_RETENTION_DAYS", default=7)
 # Items waiting longer than this at an office are escalated in the weekly digest of the office above.

@@ -79,10 +79,12 @@ def run_export(job_id: int, attempt: int | None = None) -> str:
 
 @shared_task
 def sweep_stale_exports_task() -> int:
-    """Beat: mark export jobs whose runner died as failed (see swms.exports.sweep_stale_exports)."""
+    """Beat: mark export jobs and import steps whose runner died as failed (swms.exports.sweep_stale_exports,
+    swms.import_jobs.sweep_stale_imports)."""
     from swms.exports import sweep_stale_exports
+    from swms.import_jobs import sweep_stale_imports
 
-    return sweep_stale_exports()
+    return sweep_stale_exports() + sweep_stale_imports()
 
 
 @shared_task
@@ -91,3 +93,11 @@ def purge_expired_exports_task() -> int:
     from swms.exports import purge_expired_exports
 
     return purge_expired_exports()
+
+
+@shared_task(acks_late=True)
+def run_import_step(job_id: int, phase: str) -> str:
+    """An import centre job's check (dry run) or import; idempotent (see swms.import_jobs.run_step)."""
+    from swms.import_jobs import run_step
+
+    return run_step(job_id, phase)

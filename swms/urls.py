@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from registration.views_public import verify
-from swms import views_exports
+from swms import views_exports, views_imports
 
 urlpatterns = [
     path("", include("reports.urls")),
@@ -18,6 +18,13 @@ urlpatterns = [
     path("exports/<int:pk>/", views_exports.export_detail, name="export-detail"),
     path("exports/<int:pk>/retry/", views_exports.export_retry_view, name="export-retry"),
     path("exports/<int:pk>/download/", views_exports.export_download, name="export-download"),
+    path("imports/", views_imports.import_centre, name="import-centre"),
+    path("imports/<int:pk>/", views_imports.import_detail, name="import-detail"),
+    path("imports/<int:pk>/confirm/", views_imports.import_confirm, name="import-confirm"),
+    path("imports/<int:pk>/cancel/", views_imports.import_cancel, name="import-cancel"),
+    path("imports/<int:pk>/retry/", views_imports.import_retry, name="import-retry"),
+    path("imports/<int:pk>/errors/", views_imports.import_errors, name="import-errors"),
+    path("imports/templates/<slug:kind>/", views_imports.import_template, name="import-template"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("verify/<str:token>/", verify, name="verify"),
     path("captcha/", include("captcha.urls")),

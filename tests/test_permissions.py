@@ -69,6 +69,11 @@ def NOTICE_SENDER(ok):  # noqa: N802 - reads like the constants around it
             "superuser": ok}
 
 
+def IMPORTERS(ok):  # noqa: N802 - reads like the constants around it
+    """The import centre: operators and province officials only; every other signed-in role is refused."""
+    return {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "province": ok, "superuser": ok}
+
+
 STATION_SIDE = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "station": 200, "organization": 302}
 
 
@@ -295,6 +300,14 @@ MATRIX = {
     "export-detail": ("get", "export_job", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 404), "county": 200}),
     "export-download": ("get", "export_job", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 404), "county": 200}),
     "export-list": ("get", None, SIGNED_IN_200),
+    # --- the import centre: operators and province officials; a job of the 广东省 office
+    "import-centre": ("get", None, IMPORTERS(200)),
+    "import-template": ("get", "import_kind", IMPORTERS(200)),
+    "import-detail": ("get", "import_job", IMPORTERS(200)),
+    "import-errors": ("get", "import_job", IMPORTERS(200)),
+    "import-confirm": ("post", "import_job", IMPORTERS(302)),
+    "import-cancel": ("post", "import_job", IMPORTERS(302)),
+    "import-retry": ("post", "import_job", IMPORTERS(302)),
     "export-retry": ("post", "export_job", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 404), "county": 302}),
     # --- inbox
     "notices:inbox": ("get", None, SIGNED_IN_200),
@@ -411,7 +424,7 @@ def registration_objects(regions, province_official, organization_user, settings
 
 
 @pytest.fixture
-def station_objects(regions, alice, city_official, station_user, settings, tmp_path):
+def station_objects(regions, alice, city_official, province_official, station_user, settings, tmp_path):
     """The 洪桥街道 station, run by the matrix's station account, with one manual worker."""
     from stations.models import Station, StationWorker
     from tests.factories import make_id_number
@@ -453,7 +466,20 @@ def station_objects(regions, alice, city_official, station_user, settings, tmp_p
     notice_services.notice_publish(actor=city, notice=public)
     return {"station": station, "station_worker": worker, "service_client": client, "activity": activity,
             "summary": summary, "notice": notice, "notice_attachment": notice.attachments.get(),
-            "public_notice": public, "export_job": _export_job(alice)}
+            "public_notice": public, "export_job": _export_job(alice),
+            "import_job": _import_job(province_official)}
+
+
+def _import_job(owner):
+    from django.core.files.base import ContentFile
+
+    from swms.models import ImportJob
+
+    job = ImportJob.objects.create(kind="roster", user=owner, scope=owner.region, file_name="名单.xlsx", size=4,
+                                   sha256="0" * 64, status="checked")
+    job.file.save("a.xlsx", ContentFile(b"PK\x03\x04"), save=False)
+    job.error_file.save("e.xlsx", ContentFile(b"PK\x03\x04"))
+    return job
 
 
 def _export_job(owner):
@@ -495,6 +521,7 @@ def test_permission_matrix(client, regions, role_users, registration_objects, st
         "county_region": {"pk": regions["越秀区"].pk},
         "reset_token": {"uidb64": "MQ", "token": "set-password"},
         "category": {"category": "case"},
+        "import_kind": {"kind": "roster"},
         **{name: {"pk": objects[name].pk} for name in objects},
         "token": {"token": objects["certificate"].token},
     }[kwargs_name]
