@@ -89,20 +89,25 @@ def _statistics_context(request, pk=None, *, figures=True) -> dict:
     """The page's region, period and trail, and (unless `figures` is False) the figures themselves."""
     from django.utils import timezone
 
-    from .statistics import period_from, statistics
+    from .statistics import period_from
 
     root = _statistics_root(request, pk)
     form, period = period_from(request.GET, timezone.localdate())
-
-    def drill(region):
-        return f"{reverse('reports:statistics-region', args=[region.pk])}?{period.query}"
-
-    context = statistics(root=root, period=period, drill_url=drill) if figures else {"root": root, "period": period}
+    context = _statistics_figures(root, period) if figures else {"root": root, "period": period}
     context["form"] = form
     top = request.user.region
     context["trail"] = [r for r in root.get_ancestors(include_self=True)
                         if top is None or top.contains(r)]
     return context
+
+
+def _statistics_figures(root, period) -> dict:
+    from .statistics import statistics
+
+    def drill(region):
+        return f"{reverse('reports:statistics-region', args=[region.pk])}?{period.query}"
+
+    return statistics(root=root, period=period, drill_url=drill)
 
 
 @login_required
@@ -120,7 +125,8 @@ def statistics_view(request, pk=None):
     context = _statistics_context(request, pk, figures=False)
     context["figures_html"] = cached(
         context["root"], "statistics-html",
-        lambda: render_to_string("reports/_statistics_figures.html", _statistics_context(request, pk), request),
+        lambda: render_to_string("reports/_statistics_figures.html",
+                                 {**context, **_statistics_figures(context["root"], context["period"])}, request),
         context["period"].query)
     return render(request, "reports/statistics.html", context)
 
