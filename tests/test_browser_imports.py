@@ -35,7 +35,8 @@ def test_province_imports_a_roster_through_the_import_centre(
     expect(page.get_by_role("heading", name="导入中心")).to_be_visible()
     with page.expect_download() as template:
         page.get_by_test_id("template-roster").click()
-    sheet = load_workbook(template.value.path()).worksheets[0]
+    template.value.save_as(tmp_path / "template.xlsx")
+    sheet = load_workbook(tmp_path / "template.xlsx").worksheets[0]
     assert sheet.cell(row=1, column=1).value == "姓名*"
     page.screenshot(path=screenshot_dir / "imports-centre.png", full_page=True)
 
@@ -52,7 +53,8 @@ def test_province_imports_a_roster_through_the_import_centre(
     page.screenshot(path=screenshot_dir / "imports-checked.png", full_page=True)
     with page.expect_download() as errors:
         page.get_by_test_id("import-error-workbook").click()
-    lines = list(load_workbook(errors.value.path()).active.iter_rows(values_only=True))
+    errors.value.save_as(tmp_path / "errors.xlsx")
+    lines = list(load_workbook(tmp_path / "errors.xlsx").active.iter_rows(values_only=True))
     assert [line[0] for line in lines[1:]] == [2004, 2005]
 
     page.get_by_test_id("import-confirm").click()
