@@ -68,6 +68,7 @@ class Client(models.Model):
     class Source(models.TextChoices):
         SYNCED = "synced", _("Synced")
         MANUAL = "manual", _("Manual")
+        IMPORTED = "imported", _("Imported")  # from an earlier system (services/client_import.py)
 
     station = models.ForeignKey("stations.Station", on_delete=models.PROTECT, related_name="clients")
     name = models.CharField(_("full name"), max_length=100)

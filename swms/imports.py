@@ -29,6 +29,9 @@ from .import_values import Column
 IMPORTER_MODULES = [
     "registration.roster_import",
     "registration.ce_import",
+    "registration.org_import",
+    "stations.imports",
+    "services.client_import",
 ]
 
 
