@@ -143,3 +143,19 @@ def test_disabled_account_cannot_log_in_and_loses_sessions(accounts):
 def test_days_must_be_positive(db):
     with pytest.raises(CommandError):
         _run("--days", "0")
+
+
+def test_imported_accounts_waiting_to_be_taken_over_are_left_alone(regions, settings):
+    """An imported worker's account to claim (or a station's whose password an official sets) has no password
+    and was never used: nothing to misuse, and closing it would stop the claim. Once it has a password the
+    usual rule applies."""
+    with freeze_time(T0):
+        waiting = make_user("440104199001011232", UserKind.SOCIAL_WORKER)
+        waiting.set_unusable_password()
+        waiting.save(update_fields=["password"])
+        with_password = make_user("sw_unused", UserKind.SOCIAL_WORKER)
+    with freeze_time(T0 + timedelta(days=settings.SWMS_ACCOUNT_IDLE_DAYS + 1)):
+        out = _run()
+    assert "Deactivated 1 idle account(s)" in out
+    _refresh(waiting, with_password)
+    assert waiting.is_active and not with_password.is_active

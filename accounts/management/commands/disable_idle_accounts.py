@@ -3,13 +3,15 @@
 Run daily (cron or celery beat). An account is idle when its last login, or its creation if it never
 logged in, is older than --days (default SWMS_ACCOUNT_IDLE_DAYS). A reactivation or an
 administrator's password reset within that window counts as activity, so an account a superior
-office has just reopened is not closed again before its holder could log in. Superusers are left
+office has just reopened is not closed again before its holder could log in. An account without a
+password that never logged in (imported, waiting to be claimed or set up) is left alone. Superusers are left
 alone: operators are audited separately and must not lock themselves out.
 """
 
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Q
@@ -44,6 +46,9 @@ class Command(BaseCommand):
             User.objects.filter(is_active=True, is_superuser=False)
             .filter(Q(last_login__lt=cutoff) | Q(last_login__isnull=True, date_joined__lt=cutoff))
             .exclude(pk__in=recently_reopened)
+            # Accounts brought in by an import that nobody has taken over yet (a worker's to claim, a station's
+            # or organization's whose password an official sets): no password, nothing to guess or misuse.
+            .exclude(Q(last_login__isnull=True) & Q(password__startswith=UNUSABLE_PASSWORD_PREFIX))
             .order_by("pk")
         )
         count = 0
