@@ -1,7 +1,7 @@
 """The import centre (导入中心, issue #15): a file uploaded in the browser is checked by a dry run in the
 background, its report read in the page, then imported on confirmation, again in the background with a
 progress bar — the same `ImportKind.run` as `manage.py` (swms/imports.py), with the uploader's region as
-scope, so rows outside it are refused. Every upload stays in the history with its SHA-256.
+scope, so rows outside it are refused (and the uploader as `actor` where the kind records who imported). Every upload stays in the history with its SHA-256.
 
 State changes are here; the views only call these functions. The background steps run through the export
 jobs' runner (Celery with a broker, a thread without one; swms.exports.start_in_background), each claimed
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import inspect
 import shutil
 import tempfile
 import time
@@ -181,8 +182,10 @@ def run_step(job_id: int, phase: str) -> str:
         try:
             with job.file.open("rb") as source, open(local, "wb") as target:
                 shutil.copyfileobj(source, target, 1 << 20)
-            report = get_kind(job.kind).run(path=local, dry_run=phase == "check", progress=progress,
-                                            scope=job.scope)
+            run = get_kind(job.kind).run
+            # Who imports, for the kinds that record it (history rows, "created by").
+            extra = {"actor": job.user} if "actor" in inspect.signature(run).parameters else {}
+            report = run(path=local, dry_run=phase == "check", progress=progress, scope=job.scope, **extra)
         except _Superseded:
             return ImportJob.objects.values_list("status", flat=True).get(pk=job_id)
         except ImportFileError as e:  # the file as a whole: nothing imported, the reason for the user
