@@ -142,8 +142,15 @@ def read_table(path, columns) -> Table:
     raise ImportFileError(str(first_error))
 
 
+class _Cells(dict):
+    """A row's values by column key; an optional column the file does not have reads as an empty cell."""
+
+    def __missing__(self, key):
+        return None
+
+
 def cells(raw: list, columns: dict[str, int]) -> dict:
-    return {key: (raw[i] if i < len(raw) else None) for key, i in columns.items()}
+    return _Cells({key: (raw[i] if i < len(raw) else None) for key, i in columns.items()})
 
 
 def is_blank(raw: list) -> bool:

@@ -260,3 +260,25 @@ def test_region_lookup(regions):
     with pytest.raises(ImportValueError, match="outside"):
         RegionLookup(regions["广东省"])("东城区")
     assert RegionLookup(None)("北京市东城区") == regions["东城区"]
+
+
+def test_the_centre_records_the_uploader_as_who_imported(client, gd, regions, django_capture_on_commit_callbacks):
+    """Kinds that record who imported (stations: created_by) get the uploader from the job."""
+    from stations.models import Station
+
+    kind = get_kind("stations")
+    columns = [c for c in kind.columns if c.required or c.key in ("tier", "address")]
+    wb = Workbook()
+    wb.active.append([c.labels[0] for c in columns])
+    wb.active.append([c.example for c in columns])
+    handle = io.BytesIO()
+    wb.save(handle)
+    client.force_login(gd)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, handle.getvalue(), name="社工站.xlsx", kind="stations")
+    job = ImportJob.objects.get()
+    assert job.check_report["created"] == 1, job.check_report
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("import-confirm", args=[job.pk]))
+    station = Station.objects.get()
+    assert station.created_by == gd and station.region == regions["洪桥街道"]
