@@ -1,12 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_claim
 
 app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
+    path("claim/", views_claim.claim, name="claim"),
     path("logout/", views.logout_view, name="logout"),
     path("password/change/", views.password_change_view, name="password-change"),
     path("password/reset/", views.PasswordResetView.as_view(), name="password-reset"),

@@ -29,6 +29,7 @@ from .import_values import Column
 IMPORTER_MODULES = [
     "registration.roster_import",
     "registration.ce_import",
+    "registration.legacy_import",
     "registration.org_import",
     "stations.imports",
     "services.client_import",

@@ -53,6 +53,10 @@ class Registration(models.Model):
     # approved, voided or imported; derived, so not in the history.
     ce_hours = models.DecimalField(_("CE hours counted"), max_digits=8, decimal_places=1, default=0,
                                    editable=False)
+    # Registrations made before this system, imported from a province's legacy register (issue #15,
+    # registration/legacy_import.py): no application, and the office that made them as the register says.
+    imported = models.BooleanField(_("imported from the legacy register"), default=False, editable=False)
+    issuing_office = models.CharField(_("registration office"), max_length=100, blank=True)
 
     objects = RegistrationQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["ce_hours"])
