@@ -135,12 +135,20 @@ ID_NUMBER_HELP = gettext_lazy("The 18-digit resident ID number (a 15-digit old n
 class RegionLookup:
     """A region cell → the Region: its 12-digit code, the code's short form (6 digits for a county, 9 for a
     town), or its name, alone when it is unique or with its parents' names before it (广州市天河区,
-    广东省广州市天河区). Regions outside `scope` are refused (None: the whole country). One or two queries
-    per distinct value, remembered for the rest of the file."""
+    广东省广州市天河区). Regions outside `scope` are refused (None: the whole country). Each distinct value is
+    looked up once for the file: by a query or two while the values are few, then — from the
+    PRELOAD_AFTER-th distinct value on — in the scope's regions, read once into memory (a province's towns and
+    villages: one query instead of thousands); only a value not found there is asked of the database, to say
+    whether it is unknown or outside the scope."""
+
+    PRELOAD_AFTER = 20
 
     def __init__(self, scope=None):
         self.scope = scope
         self._seen: dict[str, object] = {}
+        self._by_pk: dict | None = None  # the preloaded regions: pk → Region (scope's subtree and ancestors)
+        self._by_code: dict = {}
+        self._by_name: dict = {}
 
     def __call__(self, value):
         from .import_values import ImportValueError, clean
@@ -149,6 +157,8 @@ class RegionLookup:
         if not raw:
             raise ImportValueError(_("the region is empty"))
         if raw not in self._seen:
+            if self._by_pk is None and len(self._seen) >= self.PRELOAD_AFTER:
+                self._preload()
             try:
                 self._seen[raw] = self._find(raw)
             except ImportValueError as e:
@@ -158,6 +168,30 @@ class RegionLookup:
             raise found
         return found
 
+    def _preload(self) -> None:
+        from accounts.models import Region
+
+        fields = ("id", "code", "name", "level", "parent_id", "tree_id", "lft", "rght", "depth")
+        regions = Region.objects.only(*fields)
+        if self.scope is not None:
+            ancestors = list(self.scope.get_ancestors().only(*fields))
+            regions = [*ancestors, *regions.within(self.scope)]
+        self._by_pk = {}
+        for region in regions:
+            self._by_pk[region.pk] = region
+            self._by_code[region.code] = region
+            self._by_name.setdefault(region.name, []).append(region)
+
+    def _ancestors(self, region) -> list:
+        """The region's ancestors, nearest first."""
+        if self._by_pk is None:
+            return list(reversed(region.get_ancestors()))
+        found, parent = [], self._by_pk.get(region.parent_id)
+        while parent is not None:
+            found.append(parent)
+            parent = self._by_pk.get(parent.parent_id)
+        return found
+
     def _find(self, raw: str):
         from accounts.models import Region
 
@@ -165,12 +199,21 @@ class RegionLookup:
 
         if raw.isdigit():
             code = raw.ljust(12, "0") if len(raw) in (2, 4, 6, 9) else raw
-            region = Region.objects.filter(code=code).first()
+            region = self._by_code.get(code) or Region.objects.filter(code=code).first()
             if region is None:
                 raise ImportValueError(_("no region has the code %(code)s") % {"code": raw})
         else:
             names = [raw[i:] for i in range(len(raw) - 1)]
-            candidates = [r for r in Region.objects.filter(name__in=names) if self._names_match(r, raw)]
+            if self._by_pk is not None:
+                candidates = [r for name in names for r in self._by_name.get(name, ()) if self._names_match(r, raw)]
+            else:
+                candidates = []
+            if not candidates:  # not among the preloaded: perhaps outside the scope, or unknown
+                self_by_pk, self._by_pk = self._by_pk, None
+                try:
+                    candidates = [r for r in Region.objects.filter(name__in=names) if self._names_match(r, raw)]
+                finally:
+                    self._by_pk = self_by_pk
             if not candidates:
                 raise ImportValueError(_("no region is called %(name)s") % {"name": raw})
             if len(candidates) > 1:
@@ -185,13 +228,12 @@ class RegionLookup:
             raise ImportValueError(_("%(region)s is outside the regions you administer") % {"region": region.name})
         return region
 
-    @staticmethod
-    def _names_match(region, raw: str) -> bool:
+    def _names_match(self, region, raw: str) -> bool:
         """`raw` is the region's name, or its name after those of some of its ancestors in order."""
         if raw == region.name:
             return True
         rest = raw.removesuffix(region.name)
-        for ancestor in reversed(region.get_ancestors()):
+        for ancestor in self._ancestors(region):
             if rest == "":
                 break
             if rest.endswith(ancestor.name):

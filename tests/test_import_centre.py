@@ -241,8 +241,10 @@ def test_the_roster_template_example_imports(tmp_path, regions):
     assert report.errors == [] and report.created == 1
 
 
-def test_region_lookup(regions):
+@pytest.mark.parametrize("preload_after", [20, 0])
+def test_region_lookup(regions, preload_after):
     lookup = RegionLookup(regions["广州市"])
+    lookup.PRELOAD_AFTER = preload_after  # 0: the scope's regions are read into memory at the first value
     assert lookup("440104000000") == regions["越秀区"]
     assert lookup("440104") == regions["越秀区"]
     assert lookup("440104001") == regions["洪桥街道"]
@@ -296,3 +298,16 @@ def test_every_kind_reads_a_file_with_only_its_required_columns(kind, regions, t
     wb.save(path)
     report = import_kind.run(path=path, dry_run=True, scope=regions["广东省"])
     assert report.read == 1
+
+
+def test_region_lookup_reads_the_scope_once_for_many_values(regions, django_assert_num_queries,
+                                                           django_assert_max_num_queries):
+    lookup = RegionLookup(regions["广东省"])
+    lookup.PRELOAD_AFTER = 1
+    lookup("越秀区")  # looked up by query; the next value preloads the province (ancestors, subtree)
+    with django_assert_max_num_queries(2):  # the subtree, and the ancestors when the scope has any
+        assert lookup("广州市荔湾区沙面街道") == regions["沙面街道"]
+    with django_assert_num_queries(0):
+        assert lookup("440304") == regions["福田区"]
+        assert lookup("东莞市东城街道") == regions["东城街道"]
+        assert lookup("深圳市") == regions["深圳市"]

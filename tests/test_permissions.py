@@ -300,6 +300,8 @@ MATRIX = {
     "export-detail": ("get", "export_job", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 404), "county": 200}),
     "export-download": ("get", "export_job", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 404), "county": 200}),
     "export-list": ("get", None, SIGNED_IN_200),
+    # --- claiming an imported worker's account: for people not signed in
+    "accounts:claim": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
     # --- the import centre: operators and province officials; a job of the 广东省 office
     "import-centre": ("get", None, IMPORTERS(200)),
     "import-template": ("get", "import_kind", IMPORTERS(200)),
