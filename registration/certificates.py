@@ -22,7 +22,10 @@ from .models import Certificate, Registration, RegistrationKind
 
 
 def issuing_authority(registration: Registration) -> str:
-    """The civil-affairs office that took the final decision (named by `Region.civil_affairs_office`)."""
+    """The civil-affairs office that took the final decision (named by `Region.civil_affairs_office`); for a
+    registration imported from the legacy register, the office the register names."""
+    if registration.issuing_office:
+        return registration.issuing_office
     application = registration.application
     if application is not None and application.final_region is not None:
         region = application.final_region

@@ -287,3 +287,13 @@ def test_queries_do_not_grow_with_the_rows(regions, tmp_path):
         assert (report.created, report.errors) == (2 * workers, [])
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_legacy_registration_names_its_own_office_as_issuer(db, regions):
+    from registration.certificates import issuing_authority
+    from tests.factories import RegistrationFactory
+
+    legacy = RegistrationFactory(region=regions["洪桥街道"], imported=True, issuing_office="广州市越秀区民政局")
+    assert issuing_authority(legacy) == "广州市越秀区民政局"
+    made_here = RegistrationFactory(region=regions["洪桥街道"])
+    assert issuing_authority(made_here) == "广州市民政局"
