@@ -37,11 +37,10 @@ from swms.sms import send_sms
 from .models import SecurityEvent, User, UserKind
 from .services import AccountError, security_event_record
 
-# The security log has no kinds of its own for claims yet (a new choice needs a migration of accounts): a
-# claim is logged as the password-reset request and reset it amounts to, its detail starting "account claim".
-EVENT_STARTED = SecurityEvent.Kind.PASSWORD_RESET_REQUEST
-EVENT_FAILED = SecurityEvent.Kind.PASSWORD_RESET_REQUEST  # with success=False
-EVENT_SUCCEEDED = SecurityEvent.Kind.PASSWORD_RESET
+# The security log's kinds of a claim: each step (success or not, the detail says which), then the claim done.
+EVENT_STARTED = SecurityEvent.Kind.ACCOUNT_CLAIM
+EVENT_FAILED = SecurityEvent.Kind.ACCOUNT_CLAIM  # with success=False
+EVENT_SUCCEEDED = SecurityEvent.Kind.ACCOUNT_CLAIMED
 DETAIL = "account claim"
 
 CODE_LENGTH = 6

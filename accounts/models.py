@@ -253,6 +253,9 @@ class SecurityEvent(models.Model):
         ACCOUNT_CREATED = "account_created", _("Account created")
         ACCOUNT_DEACTIVATED = "account_deactivated", _("Account deactivated")
         ACCOUNT_ACTIVATED = "account_activated", _("Account activated")
+        # An imported worker's account taken over (accounts/claim.py): each step, then the password set.
+        ACCOUNT_CLAIM = "account_claim", _("Account claim step")
+        ACCOUNT_CLAIMED = "account_claimed", _("Account claimed")
 
     kind = models.CharField(_("event"), max_length=30, choices=Kind.choices, db_index=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

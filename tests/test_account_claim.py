@@ -87,7 +87,7 @@ def test_claim_by_sms_then_log_in_by_id_number_and_renew(client, english, import
 
     response = identify(client, "陈 静", chen.lower())  # spaces in the name, a lower-case x: still her
     assert response.status_code == 302
-    assert claim_events(kind=SecurityEvent.Kind.PASSWORD_RESET_REQUEST, success=True,
+    assert claim_events(kind=SecurityEvent.Kind.ACCOUNT_CLAIM, success=True,
                         target__id_number=chen).count() == 1
     verify = page(client.get(reverse("accounts:claim")))
     assert "139****5678" in verify and MOBILE not in verify and chen not in verify
@@ -107,7 +107,7 @@ def test_claim_by_sms_then_log_in_by_id_number_and_renew(client, english, import
     assert response.status_code == 302 and response["Location"] == reverse("reports:workbench")
     user = User.objects.get(id_number=chen)
     assert user.check_password(PASSWORD) and not user.must_change_password
-    assert claim_events(kind=SecurityEvent.Kind.PASSWORD_RESET, success=True, target=user).count() == 1
+    assert claim_events(kind=SecurityEvent.Kind.ACCOUNT_CLAIMED, success=True, target=user).count() == 1
     assert "R-CJ-2" in page(client.get(reverse("reports:workbench")))  # logged in, at home
 
     client.post(reverse("accounts:logout"))
