@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 
 from django.utils.translation import gettext as _
@@ -90,56 +92,105 @@ class Table:
     rows: list[tuple[int, list]]  # (the row's number in Excel, its cells); blank rows left out
 
 
-def _csv_rows(path: Path) -> list[list]:
+@dataclass
+class TableStream:
+    """`Table` with its rows read as they are used (`iter_table`), for imports of 100,000 rows and more."""
+
+    sheet: str
+    header: list[str]
+    columns: dict[str, int]
+    rows: Iterator[tuple[int, list]]  # (the row's number in Excel, its cells); blank rows left out
+    header_line: int  # the header row's number in Excel
+    total: int  # rows below the header, blank ones included: a row's place is `line - header_line` of these
+
+
+def _decoded_csv(path: Path) -> str:
     """A CSV file in UTF-8 (with or without BOM) or, failing that, GB18030 (which covers GBK and GB2312)."""
     data = path.read_bytes()
     try:
-        content = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
-            content = data.decode("gb18030")
+            return data.decode("gb18030")
         except UnicodeDecodeError:
             raise ImportFileError(_("%(file)s is neither UTF-8 nor GBK text. Save it from Excel or WPS as "
                                     "\"CSV UTF-8\" or as an Excel workbook, then run the import again.")
                                   % {"file": path.name}) from None
-    return list(csv.reader(io.StringIO(content, newline="")))
 
 
-def _sheets(path: Path):
-    """(sheet name, rows) of every sheet, the text files as one sheet; unreadable files say why."""
+def _sheet_rows(sheet) -> Iterator[list]:
+    """A calamine sheet's rows from A1 on. `iter_rows` (python-calamine 0.9) gives the rows above the data as
+    empty rows but starts every row at the first used column, so the columns left of it are put back."""
+    start = sheet.start
+    if not start or not start[1]:
+        return iter(sheet.iter_rows())
+    pad = [""] * start[1]
+    return (pad + row for row in sheet.iter_rows())
+
+
+def _sheets(path: Path) -> Iterator[tuple[str, int, Iterator[list]]]:
+    """(sheet name, number of rows, the rows) of every sheet in turn, a text file as one sheet; each sheet is
+    parsed when it is reached and its rows become Python lists as they are used. Unreadable files say why."""
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        try:
+            content = _decoded_csv(path)
+            total = sum(1 for _row in csv.reader(io.StringIO(content, newline="")))  # a bad line fails here
+        except (OSError, csv.Error) as e:
+            raise ImportFileError(unreadable_file_message(path, e)) from e
+        yield path.stem, total, csv.reader(io.StringIO(content, newline=""))
+        return
     try:
-        if path.suffix.lower() in TEXT_SUFFIXES:
-            return [(path.stem, _csv_rows(path))]
         workbook = CalamineWorkbook.from_path(str(path))
-        return [(name, workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
-                for name in workbook.sheet_names]
-    except ImportFileError:
-        raise
+        names = workbook.sheet_names
     except Exception as e:  # calamine raises several of its own types (and OSError) for unreadable files
         raise ImportFileError(unreadable_file_message(path, e)) from e
+    for name in names:
+        try:
+            sheet = workbook.get_sheet_by_name(name)  # the sheet's cells, parsed (held by calamine, compactly)
+        except Exception as e:
+            raise ImportFileError(unreadable_file_message(path, e)) from e
+        end = sheet.end
+        yield name, (end[0] + 1 if end else 0), _sheet_rows(sheet)
+
+
+def iter_table(path, columns) -> TableStream:
+    """`read_table` whose rows are read as they are used: the header is found in a sheet's first rows, the
+    rows below it come one by one (a 100,000-row sheet is never a list of Python rows)."""
+    from .import_values import HEADER_SCAN_ROWS, ImportValueError, find_header
+
+    path = Path(path)
+    first_error = None
+    for name, height, rows in _sheets(path):
+        head = list(islice(rows, HEADER_SCAN_ROWS))
+        try:
+            index, found = find_header(head, columns)
+        except ImportValueError as e:
+            first_error = first_error or e
+            continue
+        body = _numbered(chain(head[index + 1:], rows), first_line=index + 2)
+        return TableStream(sheet=name, header=[text(h) for h in head[index]], columns=found, rows=body,
+                           header_line=index + 1, total=max(height - index - 1, 0))
+    if first_error is None:
+        raise ImportFileError(_("The file has no sheets with rows. Put the rows to import, under their header "
+                                "row, on a sheet and run the import again."))
+    raise ImportFileError(str(first_error))
+
+
+def _numbered(rows, first_line: int) -> Iterator[tuple[int, list]]:
+    for line, raw in enumerate(rows, start=first_line):
+        for value in raw:  # `is_blank` inlined: most rows end the loop at their first cell
+            if value.strip() if value.__class__ is str else text(value):
+                yield line, raw
+                break
 
 
 def read_table(path, columns) -> Table:
     """The shared reader of every import: .xlsx, .xls, .ods or CSV; the sheet whose header has the columns
     (`swms.import_values.Column`, found under title and note rows, with synonyms); the rows below it with
     their Excel row numbers, blank and formatted-but-empty rows left out. Nothing readable → ImportFileError
-    saying why."""
-    from .import_values import ImportValueError, find_header
-
-    path = Path(path)
-    first_error = None
-    for name, rows in _sheets(path):
-        try:
-            index, found = find_header(rows, columns)
-        except ImportValueError as e:
-            first_error = first_error or e
-            continue
-        body = [(index + 2 + offset, list(raw)) for offset, raw in enumerate(rows[index + 1:]) if not is_blank(raw)]
-        return Table(sheet=name, header=[text(h) for h in rows[index]], columns=found, rows=body)
-    if first_error is None:
-        raise ImportFileError(_("The file has no sheets with rows. Put the rows to import, under their header "
-                                "row, on a sheet and run the import again."))
-    raise ImportFileError(str(first_error))
+    saying why. (`iter_table` gives the rows one by one.)"""
+    table = iter_table(path, columns)
+    return Table(sheet=table.sheet, header=table.header, columns=table.columns, rows=list(table.rows))
 
 
 class _Cells(dict):

@@ -1,10 +1,11 @@
-"""import_qualifications: validation, error workbook, idempotency, dry run."""
+"""import_qualifications: validation, error workbook, idempotency, dry run, batches, scope."""
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
+from registration import roster_import
 from registration.models import Qualification
 from registration.roster_import import RosterImportError, qualifications_import
 from tests.factories import make_id_number
@@ -184,3 +185,72 @@ def test_a_file_without_the_columns_says_which_are_missing_and_imports_nothing(d
     with translation.override("zh-hans"), pytest.raises(RosterImportError, match="证书级别、证书管理号、考试年度"):
         qualifications_import(path=path)
     assert Qualification.objects.count() == 0
+
+
+def test_rows_are_checked_and_written_in_batches_as_in_one_pass(db, tmp_path, monkeypatch):
+    """New, unchanged, corrected and conflicting rows across batches of two; a repeat of a row in an earlier
+    batch is still caught; progress after each batch and at the end."""
+    monkeypatch.setattr(roster_import, "BATCH", 2)
+    same, renamed, other = make_id_number(), make_id_number(), make_id_number()
+    Qualification.objects.create(name="王芳", id_number=same, level="assistant", certificate_no="OLD1",
+                                 exam_year=2020, issuing_province="广东省")
+    Qualification.objects.create(name="李民", id_number=renamed, level="intermediate", certificate_no="OLD2",
+                                 exam_year=2020, issuing_province="广东省")
+    Qualification.objects.create(name="赵强", id_number=other, level="senior", certificate_no="OLD3", exam_year=2020)
+    path = write_xlsx(tmp_path / "pass.xlsx", [
+        ["新一", make_id_number(), "社会工作师", "NEW1", 2021],  # row 2: created
+        ["王芳", same, "助理社会工作师", "OLD1", 2020],  # 3: unchanged, the stored province kept
+        ["李明", renamed, "社会工作师", "OLD2", 2020],  # 4: the name corrected
+        ["钱七", make_id_number(), "高级社会工作师", "OLD3", 2020],  # 5: another ID number
+        ["新二", make_id_number(), "社会工作师", "NEW1", 2021],  # 6: repeats row 2, of the first batch
+        ["阿依古丽·买买提\\", make_id_number(), "社会工作师", "NEW3", 2021],  # 7: created (COPY's escaping)
+    ])
+    calls = []
+    report = qualifications_import(path=path, progress=lambda done, total: calls.append((done, total)))
+
+    assert (report.read, report.created, report.updated, report.unchanged) == (6, 2, 1, 1)
+    assert [(line, reason) for line, _raw, reason in report.errors] == [
+        (5, "certificate number OLD3 is already registered to another ID number"),
+        (6, "certificate number NEW1 already appears on row 2"),
+    ]
+    assert calls == [(2, 6), (4, 6), (6, 6)]
+    stored = {q.certificate_no: q for q in Qualification.objects.all()}
+    assert sorted(stored) == ["NEW1", "NEW3", "OLD1", "OLD2", "OLD3"]
+    assert (stored["OLD2"].name, stored["OLD2"].issuing_province) == ("李明", "广东省")
+    assert (stored["NEW1"].name, stored["NEW1"].source) == ("新一", "roster")
+    assert stored["NEW3"].name == "阿依古丽·买买提\\"
+    assert stored["OLD3"].id_number == other
+    sheet = list(load_workbook(report.error_file).active.iter_rows(values_only=True))
+    assert sheet[1][:2] == (5, "钱七") and sheet[1][4] == "OLD3"  # the row as it was, under its header
+
+
+def test_values_longer_than_their_column_are_refused_on_their_row(db, tmp_path):
+    path = write_xlsx(tmp_path / "pass.xlsx", [
+        ["名" * 101, make_id_number(), "社会工作师", "ZS1", 2021],
+        ["王芳", make_id_number(), "社会工作师", "Z" * 51, 2021],
+        ["李明", make_id_number(), "社会工作师", "ZS3", 2021],
+    ])
+    report = qualifications_import(path=path)
+    assert report.created == 1 and Qualification.objects.get().certificate_no == "ZS3"
+    assert [(line, reason) for line, _raw, reason in report.errors] == [
+        (2, "the name is longer than 100 characters"),
+        (3, "the certificate management number is longer than 50 characters"),
+    ]
+
+
+def test_a_province_office_imports_the_rows_of_its_own_province_only(regions, tmp_path):
+    Qualification.objects.create(name="赵强", id_number=make_id_number(), level="senior", certificate_no="HB1",
+                                 exam_year=2020, issuing_province="湖北省")
+    path = write_xlsx(tmp_path / "pass.xlsx", [
+        ["王芳", make_id_number(), "社会工作师", "GD1", 2021, ""],
+        ["李明", make_id_number(), "社会工作师", "HB2", 2021, "湖北省"],
+        ["赵强", make_id_number(), "社会工作师", "HB1", 2021, "广东省"],
+    ], header=[*HEADER, "发证省份"])
+    report = qualifications_import(path=path, scope=regions["广东省"])
+    assert report.created == 1
+    assert Qualification.objects.get(certificate_no="GD1").issuing_province == "广东省"
+    assert [(line, reason) for line, _raw, reason in report.errors] == [
+        (3, "the issuing province 湖北省 is outside the regions you administer"),
+        (4, "certificate number HB1 belongs to another province's roster"),
+    ]
+    assert Qualification.objects.get(certificate_no="HB1").issuing_province == "湖北省"
