@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "notices",
     "reports",
     "spotchecks",
+    "exchange",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "swms.tasks.purge_expired_exports_task",
         "schedule": timedelta(hours=1),
     },
+    # The province's monthly data-return package for the national exchange (SWMS_EXCHANGE_PROVINCES).
+    "export-exchange-packages": {
+        "task": "exchange.tasks.export_monthly_packages",
+        "schedule": crontab(minute=0, hour=4, day_of_month=1),
+    },
 }
 
 # --- Security headers -----------------------------------------------------------------------
@@ -307,6 +313,10 @@ SWMS_SMS_SIGNATURE = env.str("SWMS_SMS_SIGNATURE", default="民政社工")
 SWMS_PUBLIC_BASE_URL = env.str("SWMS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Lookups of the public certificate verification page per client address per minute.
 SWMS_VERIFY_RATE_PER_MINUTE = env.int("SWMS_VERIFY_RATE_PER_MINUTE", default=30)
+# National data exchange (docs/exchange.md): the province codes whose monthly package this deployment's beat
+# job exports (empty: none, e.g. the national deployment), and the overlap of incremental packages.
+SWMS_EXCHANGE_PROVINCES = env.list("SWMS_EXCHANGE_PROVINCES", default=[])
+SWMS_EXCHANGE_OVERLAP_SECONDS = env.int("SWMS_EXCHANGE_OVERLAP_SECONDS", default=600)
 
 # Covering indexes (INCLUDE columns) serve the province-scale lists on PostgreSQL; the embedded SQLite demo
 # builds them without the extra columns, which is all it needs.
