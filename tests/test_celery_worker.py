@@ -123,3 +123,37 @@ def test_weekly_digest_runs_once_through_a_real_worker(celery_worker_process, re
     time.sleep(3)  # let the second run's batches finish too
     assert list(DigestSent.objects.filter(week=week).values_list("user__username", flat=True)) == ["yx_digest"]
     assert Message.objects.filter(user=county).count() == 1
+
+
+def test_import_centre_steps_run_in_a_real_worker_once(celery_worker_process, regions, settings):
+    """The import centre's check and import (swms.tasks.run_import_step) through Redis: each step runs once
+    however often it is delivered, and the import writes the rows."""
+    import io as _io
+
+    from openpyxl import Workbook
+
+    from registration.models import Qualification
+    from swms.models import ImportJob
+    from swms.tasks import run_import_step
+    from tests.factories import make_id_number
+
+    settings.MEDIA_ROOT = celery_worker_process["sms_file"].parent / "media"
+    official = make_user("gd_worker_import", "official", regions["广东省"])
+    wb = Workbook()
+    wb.active.append(["姓名", "身份证号", "证书级别", "证书管理号", "考试年度"])
+    for i in range(3):
+        wb.active.append([f"社工{i}", make_id_number(), "社会工作师", f"W2021{i}", 2021])
+    handle = _io.BytesIO()
+    wb.save(handle)
+    job = ImportJob.objects.create(kind="roster", user=official, scope=official.region, file_name="名单.xlsx",
+                                   size=len(handle.getvalue()), sha256="0" * 64)
+    job.file.save("名单.xlsx", _io.BytesIO(handle.getvalue()))
+    sender, queue = celery_worker_process["sender"], celery_worker_process["queue"]
+    for _ in range(2):
+        assert sender.send_task(run_import_step.name, args=(job.pk, "check"), queue=queue).get(timeout=60) == "checked"
+    job.refresh_from_db()
+    assert job.check_report["created"] == 3 and not Qualification.objects.exists()
+    ImportJob.objects.filter(pk=job.pk).update(status="import_queued")
+    for _ in range(2):
+        assert sender.send_task(run_import_step.name, args=(job.pk, "import"), queue=queue).get(timeout=60) == "done"
+    assert Qualification.objects.filter(issuing_province="广东省").count() == 3
