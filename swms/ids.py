@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric
 
+_ONE_DAY = datetime.timedelta(days=1)
+_EARLIEST = datetime.date(1900, 1, 1)
 _FULLWIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
 
 
@@ -35,7 +37,9 @@ def validate_ric(value: str) -> str:
         birth = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))  # as stdnum reads it
     except ValueError:
         raise ValidationError(_("The birth date in this ID number is not a real date."), code="birth") from None
-    if birth > timezone.localdate() or birth < datetime.date(1900, 1, 1):
+    # date.today() first (a C call): the local date asked of Django's time zone (asgiref's thread-local, ~10 µs,
+    # half of a large import's ID checks) only for a birth date within a day of it.
+    if (birth > datetime.date.today() - _ONE_DAY and birth > timezone.localdate()) or birth < _EARLIEST:
         raise ValidationError(_("The birth date in this ID number is not possible."), code="birth")
     if ric.calc_check_digit(number) != number[17]:
         raise ValidationError(_("The check digit of this ID number is wrong."), code="checksum")

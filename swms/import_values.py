@@ -14,8 +14,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from stdnum.cn import ric
+
+from .ids import validate_ric
 
 HEADER_SCAN_ROWS = 20
 EXCEL_EPOCH = datetime.date(1899, 12, 30)  # serial 1 = 1900-01-01 (Excel's 1900 leap-year bug included)
@@ -143,10 +146,6 @@ def parse_id_number(value) -> IdNumber:
 def _validated(number: str, written: str) -> str:
     """The one ID check of the project (swms.ids: length, characters, birth date, check digit; not the
     address code, which stdnum checks against the birth date though it is the residence at first issue)."""
-    from django.core.exceptions import ValidationError
-
-    from .ids import validate_ric
-
     try:
         return validate_ric(number)
     except ValidationError as e:

@@ -141,3 +141,32 @@ def test_a_retired_address_code_is_not_an_error():
     """The code is the residence at first issue, not at birth: python-stdnum's own check would refuse it."""
     retired = _valid_id("44230019900307123")  # 广东 4423xx (汕头地区, before 1983)
     assert not ric.is_valid(retired) and parse_id_number(retired).value == retired
+
+
+def _with_check_digit(body17: str) -> str:
+    from stdnum.cn import ric
+
+    return body17 + ric.calc_check_digit(body17 + "0")
+
+
+def test_an_id_number_born_tomorrow_is_refused_and_one_born_today_accepted():
+    """The birth-date bound follows the local date (Asia/Shanghai), also around the server's midnight."""
+    import datetime
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+    from freezegun import freeze_time
+
+    from swms.ids import validate_ric
+
+    # 16:30 UTC is already the next day in Shanghai.
+    with freeze_time("2026-03-01 16:30:00", tz_offset=0), translation.override("en"):
+        today = timezone.localdate()
+        assert today == datetime.date(2026, 3, 2)
+        born_today = _with_check_digit(f"440104{today:%Y%m%d}123")
+        assert validate_ric(born_today) == born_today
+        tomorrow = today + datetime.timedelta(days=1)
+        with pytest.raises(ValidationError, match="not possible"):
+            validate_ric(_with_check_digit(f"440104{tomorrow:%Y%m%d}123"))
+        with pytest.raises(ValidationError, match="not possible"):
+            validate_ric(_with_check_digit("440104189912311230"[:17]))
