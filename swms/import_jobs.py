@@ -22,8 +22,9 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -139,11 +140,25 @@ def retry(*, job_id: int, user) -> bool:
 
 
 def sweep_stale_imports(**filters) -> int:
-    """Mark steps whose runner died (no heartbeat for SWMS_EXPORT_STALE_MINUTES) as failed, so the uploader
-    sees it and can run them again. Returns how many."""
+    """Mark steps whose runner died (no heartbeat for SWMS_EXPORT_STALE_MINUTES, in the job row or in the
+    cache) as failed, so the uploader sees it and can run them again. Returns how many."""
     cutoff = timezone.now() - datetime.timedelta(minutes=settings.SWMS_EXPORT_STALE_MINUTES)
-    return ImportJob.objects.filter(status__in=[*QUEUED.values(), *RUNNING.values()], heartbeat_at__lt=cutoff,
-                                    **filters).update(status=Status.FAILED, error=STALE, finished_at=timezone.now())
+    stale = ImportJob.objects.filter(status__in=[*QUEUED.values(), *RUNNING.values()], heartbeat_at__lt=cutoff,
+                                     **filters)
+    dead = [pk for pk in stale.values_list("pk", flat=True)
+            if (live_progress(pk) or {}).get("at", 0) < cutoff.timestamp()]
+    if not dead:
+        return 0
+    return stale.filter(pk__in=dead).update(status=Status.FAILED, error=STALE, finished_at=timezone.now())
+
+
+def _progress_key(job_id: int) -> str:
+    return f"import-job:{job_id}:progress"
+
+
+def live_progress(job_id: int) -> dict | None:
+    """The progress a running step last reported: {"done", "total", "at"} (a timestamp), or None."""
+    return cache.get(_progress_key(job_id))
 
 
 def _start(job_id: int, phase: str) -> None:
@@ -174,6 +189,12 @@ def run_step(job_id: int, phase: str) -> str:
         if time.monotonic() - last_beat < 1 and done < total:
             return
         last_beat = time.monotonic()
+        # Also in the cache: a kind that writes in one transaction reports from inside it, where an UPDATE of
+        # the job row would stay unseen (and the row locked) until the commit; the page and the sweep read
+        # the cache as well.
+        cache.set(_progress_key(job_id), {"done": done, "total": total, "at": time.time()}, 3600)
+        if connection.in_atomic_block:
+            return
         if not mine.update(done_rows=done, total=total, heartbeat_at=timezone.now()):
             raise _Superseded
 

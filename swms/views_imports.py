@@ -66,6 +66,8 @@ def import_centre(request):
 def import_detail(request, pk):
     import_jobs.sweep_stale_imports(pk=pk)
     job = get_object_or_404(ImportJob.objects.visible_to(request.user).select_related("user", "scope"), pk=pk)
+    if job.running and (live := import_jobs.live_progress(job.pk)):
+        job.done_rows, job.total = live["done"], live["total"]  # reported from inside the import's transaction
     context = {"job": job, "kind": get_kind(job.kind), "mine": job.user_id == request.user.pk,
                "to_import": import_jobs.rows_to_import(job),
                "earlier": import_jobs.earlier_import(job, request.user) if job.status == "checked" else None}

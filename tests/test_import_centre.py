@@ -311,3 +311,38 @@ def test_region_lookup_reads_the_scope_once_for_many_values(regions, django_asse
         assert lookup("440304") == regions["福田区"]
         assert lookup("东莞市东城街道") == regions["东城街道"]
         assert lookup("深圳市") == regions["深圳市"]
+
+
+def test_progress_reported_inside_the_import_transaction_shows_and_keeps_the_job_alive(client, gd):
+    """A kind that writes in one transaction reports progress from inside it: the job row's UPDATE would stay
+    unseen until the commit, so the progress also goes to the cache, which the page and the sweep read."""
+    import datetime
+    import time
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from swms.import_jobs import _progress_key, live_progress, sweep_stale_imports
+
+    job = ImportJob.objects.create(kind="roster", user=gd, scope=gd.region, file_name="a.xlsx", size=1,
+                                   sha256="0", status="importing", total=0,
+                                   heartbeat_at=timezone.now() - datetime.timedelta(hours=1))
+    cache.set(_progress_key(job.pk), {"done": 40000, "total": 100000, "at": time.time()})
+    assert sweep_stale_imports() == 0
+    client.force_login(gd)
+    page = client.get(reverse("import-detail", args=[job.pk])).content.decode()
+    assert "40000 of 100000 rows" in page and 'value="40"' in page
+    cache.set(_progress_key(job.pk), {"done": 40000, "total": 100000, "at": time.time() - 3600})
+    assert sweep_stale_imports() == 1
+    job.refresh_from_db()
+    assert job.status == "failed" and live_progress(job.pk)["done"] == 40000
+
+
+def test_the_roster_import_reports_progress_to_the_cache(gd, django_capture_on_commit_callbacks):
+    from swms.import_jobs import live_progress, run_step
+
+    job = ImportJob.objects.create(kind="roster", user=gd, scope=gd.region, file_name="a.xlsx", size=1, sha256="0",
+                                   status="import_queued")
+    job.file.save("a.xlsx", io.BytesIO(roster_workbook(good_rows(3))))
+    assert run_step(job.pk, "import") == "done"
+    assert live_progress(job.pk) == {"done": 3, "total": 3, "at": pytest.approx(live_progress(job.pk)["at"])}
