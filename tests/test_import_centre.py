@@ -346,3 +346,22 @@ def test_the_roster_import_reports_progress_to_the_cache(gd, django_capture_on_c
     job.file.save("a.xlsx", io.BytesIO(roster_workbook(good_rows(3))))
     assert run_step(job.pk, "import") == "done"
     assert live_progress(job.pk) == {"done": 3, "total": 3, "at": pytest.approx(live_progress(job.pk)["at"])}
+
+
+def test_the_history_list_costs_the_same_queries_for_many_imports(client, gd, django_assert_max_num_queries):
+    def add_jobs(n):
+        for i in range(n):
+            ImportJob.objects.create(kind="roster", user=gd, scope=gd.region, file_name=f"{i}.xlsx", size=1,
+                                     sha256=f"{i:064d}", status="done", total=i)
+
+    client.force_login(gd)
+    add_jobs(2)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse("import-centre")).status_code == 200
+    add_jobs(18)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(reverse("import-centre")).content.decode()
+    assert page.count('data-testid="import-row"') == 20
