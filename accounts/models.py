@@ -180,6 +180,14 @@ class SwmsUserManager(UserManager.from_queryset(UserQuerySet)):
     pass
 
 
+class OperatorRole(models.TextChoices):
+    """三员分立 (MLPS level 3, Z5): the operators' three roles, none able to do another's work."""
+
+    SYSTEM = "system", _("System administrator")
+    SECURITY = "security", _("Security administrator")
+    AUDIT = "audit", _("Security auditor")
+
+
 class User(AbstractUser):
     """Every account: social workers, organizations, stations and officials."""
 
@@ -198,6 +206,8 @@ class User(AbstractUser):
         verbose_name=_("region"),
         help_text=_("The region an official is bound to; they see its whole subtree."),
     )
+    # Operators (no kind, no region) hold one of the three roles; blank for everyone else.
+    operator_role = models.CharField(_("operator role"), max_length=10, choices=OperatorRole.choices, blank=True)
     must_change_password = models.BooleanField(_("must change password"), default=False)
     password_changed_at = models.DateTimeField(_("password changed at"), default=timezone.now)
     created_by = models.ForeignKey(
@@ -256,6 +266,25 @@ class SecurityEvent(models.Model):
         # An imported worker's account taken over (accounts/claim.py): each step, then the password set.
         ACCOUNT_CLAIM = "account_claim", _("Account claim step")
         ACCOUNT_CLAIMED = "account_claimed", _("Account claimed")
+        # Second factor (A5) and re-authentication (A6).
+        MFA_ENROLLED = "mfa_enrolled", _("Second factor enrolled")
+        MFA_VERIFIED = "mfa_verified", _("Second factor verified")
+        MFA_FAILED = "mfa_failed", _("Second factor failed")
+        MFA_RESET = "mfa_reset", _("Second factor reset")
+        BACKUP_CODES = "backup_codes", _("Backup codes generated")
+        SMS_CODE_SENT = "sms_code_sent", _("SMS code sent")
+        REAUTH = "reauth", _("Re-authenticated")
+        REAUTH_FAILED = "reauth_failed", _("Re-authentication failed")
+        # Personal data (P1): a full ID number shown, a list of personal data exported, a registry lookup.
+        ID_REVEALED = "id_revealed", _("Full ID number shown")
+        PI_EXPORT = "pi_export", _("Personal data exported")
+        WORKER_LOOKUP = "worker_lookup", _("Registry lookup")
+        RATE_LIMITED = "rate_limited", _("Rate limit reached")
+        ACCESS_DENIED = "access_denied", _("Access denied")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        # Log keeping (L2, L3) and keys (P2).
+        LOG_PURGE = "log_purge", _("Logs purged")
+        KEY_ROTATION = "key_rotation", _("Keys rotated")
 
     kind = models.CharField(_("event"), max_length=30, choices=Kind.choices, db_index=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
@@ -275,11 +304,17 @@ class SecurityEvent(models.Model):
         related_name="security_events",
         verbose_name=_("account"),
     )
-    # The identifier typed at login, kept for failed attempts on unknown accounts.
+    # The identifier typed at login, kept for failed attempts on unknown accounts; an ID or mobile
+    # number only masked, with its keyed hash beside it to correlate attempts (P1, L4).
     username = models.CharField(_("username"), max_length=150, blank=True)
+    subject_hash = models.CharField(_("identifier hash"), max_length=64, blank=True, db_index=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     success = models.BooleanField(_("success"), default=True)
     detail = models.CharField(_("detail"), max_length=255, blank=True)
+    # Hash chain (L2, P3): each row's SHA-256 covers its fields and the previous row's hash, so a row
+    # changed or removed outside the application breaks `manage.py verify_audit_chain`.
+    prev_hash = models.CharField(max_length=64, blank=True)
+    entry_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("security event")

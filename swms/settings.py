@@ -21,6 +21,15 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # The development key is only for the embedded demo; production settings refuse to start with it.
 DEV_SECRET_KEY = "swms-development-only-key-not-for-production-use-0123456789"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
+# Personal data at rest (swms/crypto.py): Fernet keys (first encrypts) and the blind-index HMAC key.
+SWMS_FIELD_KEYS = env.list("SWMS_FIELD_KEYS", default=[])
+SWMS_HASH_KEY = env.str("SWMS_HASH_KEY", default="")
+SWMS_HASH_KEY_PREVIOUS = env.str("SWMS_HASH_KEY_PREVIOUS", default="")
+if not SWMS_FIELD_KEYS or not SWMS_HASH_KEY:
+    from .crypto import DEV_FIELD_KEY, DEV_HASH_KEY
+
+    SWMS_FIELD_KEYS = SWMS_FIELD_KEYS or [DEV_FIELD_KEY]
+    SWMS_HASH_KEY = SWMS_HASH_KEY or DEV_HASH_KEY
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -2,13 +2,19 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .crypto import DEV_FIELD_KEY, DEV_HASH_KEY
 from .settings import *  # noqa: F403
-from .settings import DEV_SECRET_KEY, SECRET_KEY, env
+from .settings import DEV_SECRET_KEY, SECRET_KEY, SWMS_FIELD_KEYS, SWMS_HASH_KEY, env
 
 DEBUG = False
 SWMS_PRODUCTION = True
 if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to a random value of 50+ characters in production.")
+
+if DEV_FIELD_KEY in SWMS_FIELD_KEYS or SWMS_HASH_KEY == DEV_HASH_KEY or len(SWMS_HASH_KEY) < 32:
+    raise ImproperlyConfigured(
+        "Set SWMS_FIELD_KEYS (Fernet keys) and SWMS_HASH_KEY (32+ random characters) in production."
+    )
 
 # The captcha's test mode accepts "PASSED" for every challenge: never in production, whatever the env says.
 CAPTCHA_TEST_MODE = False
