@@ -8,6 +8,7 @@ from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
 from simple_history.models import HistoricalRecords
 
+from swms.encrypted_fields import EncryptedCharField, KeyedHashField
 from swms.scoping import ScopedQuerySet
 
 
@@ -169,7 +170,9 @@ class UserQuerySet(ScopedQuerySet):
         """Accounts `user` may create, deactivate and reset: lower levels of their own subtree."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        if user.is_superuser:
+        from .operator_roles import MANAGE_ACCOUNTS, can
+
+        if can(user, MANAGE_ACCOUNTS):
             return self.all()
         if user.is_official:
             return self.below(user.region)
@@ -194,9 +197,12 @@ class User(AbstractUser):
     # Blank for operator (superuser) accounts, which hold no role in the region tree.
     kind = models.CharField(_("account type"), max_length=20, choices=UserKind.choices, blank=True, db_index=True)
     full_name = models.CharField(_("full name"), max_length=100, blank=True)
-    phone = models.CharField(_("mobile phone"), max_length=20, blank=True, null=True, unique=True)
+    # Encrypted at rest, unique and looked up through the keyed hash beside each (swms.encrypted_fields).
+    phone = EncryptedCharField(_("mobile phone"), max_length=20, blank=True, null=True)
+    phone_hash = KeyedHashField(source="phone", unique=True)
     # Resident ID number, normalized (swms.ids.normalize_ric); login identifier for social workers.
-    id_number = models.CharField(_("ID number"), max_length=18, blank=True, null=True, unique=True)
+    id_number = EncryptedCharField(_("ID number"), max_length=18, blank=True, null=True)
+    id_number_hash = KeyedHashField(source="id_number", unique=True)
     region = TreeForeignKey(
         Region,
         on_delete=models.PROTECT,
@@ -224,6 +230,13 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=~models.Q(kind="official") | models.Q(region__isnull=False),
                 name="official_has_region",
+            ),
+            # 三员分立 (Z5): an operator role is the account's only role — no kind, no region, not a superuser
+            # (who would pass every check), a staff account (the admin is where operators work).
+            models.CheckConstraint(
+                condition=models.Q(operator_role="")
+                | models.Q(kind="", region__isnull=True, is_superuser=False, is_staff=True),
+                name="operator_role_alone",
             ),
         ]
         indexes = [

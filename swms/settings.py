@@ -119,6 +119,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "accounts.backends.IdentifierBackend",
     "guardian.backends.ObjectPermissionBackend",
+    # 三员分立 (Z5): operators' permissions come from their role (accounts/operator_roles.py) only.
+    "accounts.operator_roles.OperatorRoleBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "reports:workbench"
@@ -167,6 +169,10 @@ AXES_ENABLE_ADMIN = True
 SWMS_TRUSTED_PROXY_COUNT = env.int("SWMS_TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "swms.http.client_ip"
 AXES_VERBOSE = False
+# Usernames reach axes' tables only through accounts.backends.axes_username (ID numbers masked, P1), and
+# successful logins are logged once, in the security event log, not again in axes' AccessLog.
+AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
+AXES_DISABLE_ACCESS_LOG = True
 
 # --- Captcha --------------------------------------------------------------------------------
 CAPTCHA_LENGTH = 4
@@ -322,6 +328,8 @@ SWMS_SMS_SIGNATURE = env.str("SWMS_SMS_SIGNATURE", default="民政社工")
 SWMS_PUBLIC_BASE_URL = env.str("SWMS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Lookups of the public certificate verification page per client address per minute.
 SWMS_VERIFY_RATE_PER_MINUTE = env.int("SWMS_VERIFY_RATE_PER_MINUTE", default=30)
+# Registry lookups of the station add-worker page per station account and per client address per hour.
+SWMS_WORKER_LOOKUP_PER_HOUR = env.int("SWMS_WORKER_LOOKUP_PER_HOUR", default=30)
 # National data exchange (docs/exchange.md): the province codes whose monthly package this deployment's beat
 # job exports (empty: none, e.g. the national deployment), and the overlap of incremental packages.
 SWMS_EXCHANGE_PROVINCES = env.list("SWMS_EXCHANGE_PROVINCES", default=[])
