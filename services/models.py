@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from swms.encrypted_fields import EncryptedCharField, KeyedHashField
 from swms.scoping import ScopedQuerySet
 from swms.workflow import Action, Reviewable, ReviewableQuerySet, State, Step, Workflow, county_only_chain
 
@@ -73,12 +74,14 @@ class Client(models.Model):
     station = models.ForeignKey("stations.Station", on_delete=models.PROTECT, related_name="clients")
     name = models.CharField(_("full name"), max_length=100)
     gender = models.CharField(_("gender"), max_length=10, choices=[("male", _("Male")), ("female", _("Female"))])
-    id_number = models.CharField(_("ID number"), max_length=18, blank=True)
+    id_number = EncryptedCharField(_("ID number"), max_length=18, blank=True)
+    id_number_hash = KeyedHashField(source="id_number")
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True,
                                            help_text=_("Only when the birth date is not known."))
     person_types = models.JSONField(_("person types"), default=list, blank=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    phone = EncryptedCharField(_("phone"), max_length=30, blank=True)
+    phone_hash = KeyedHashField(source="phone")
     address = models.CharField(_("address"), max_length=200, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     filed = models.BooleanField(_("file opened (建档)"), default=False)
@@ -102,7 +105,7 @@ class Client(models.Model):
             # The same person twice at one station is refused (services.client_save says so clearly;
             # this is the race-proof backstop for the ID number).
             models.UniqueConstraint(
-                fields=["station", "id_number"], condition=~Q(id_number="") & Q(deleted_at__isnull=True),
+                fields=["station", "id_number_hash"], condition=Q(id_number_hash__isnull=False, deleted_at__isnull=True),
                 name="client_unique_id_per_station",
             ),
         ]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from registration.models import QualificationLevel
+from swms.encrypted_fields import EncryptedCharField, KeyedHashField
 from swms.scoping import ScopedQuerySet
 
 
@@ -54,15 +55,18 @@ class StationQuerySet(ScopedQuerySet):
         return self.filter(deleted_at__isnull=True)
 
     def owned_by(self, user):
-        # A station account sees its station; an organization the stations it operates today (the
-        # django-guardian grant, kept in step with the operator rows by stations.services).
+        # A station account sees its station; an organization the stations it operates today: the
+        # django-guardian grant (kept in step with the operator rows by stations.services and the daily job)
+        # AND an active operator period that holds today in the local time zone, checked at request time, so
+        # an operator whose period ended loses access on the next request, before the daily job runs.
         if user.kind == "station":
             return self.filter(account=user)
         if user.kind == "organization":
             from guardian.shortcuts import get_objects_for_user
 
             granted = get_objects_for_user(user, "stations.operate_station", klass=Station, accept_global_perms=False)
-            return self.filter(pk__in=granted.values("pk"))
+            current = StationOperator.objects.current().filter(organization__account=user)
+            return self.filter(pk__in=granted.values("pk")).filter(pk__in=current.values("station_id"))
         return self.none()
 
 
@@ -208,8 +212,10 @@ class StationWorker(models.Model):
     )
     name = models.CharField(_("full name"), max_length=100)
     gender = models.CharField(_("gender"), max_length=10, choices=[("male", _("Male")), ("female", _("Female"))])
-    id_number = models.CharField(_("ID number"), max_length=18)
-    mobile = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    id_number = EncryptedCharField(_("ID number"), max_length=18)
+    id_number_hash = KeyedHashField(source="id_number")
+    mobile = EncryptedCharField(_("mobile phone"), max_length=20, blank=True)
+    mobile_hash = KeyedHashField(source="mobile")
     employer = models.CharField(_("employer"), max_length=200, blank=True)
     level = models.CharField(_("qualification level"), max_length=20, choices=WorkerLevel.choices,
                              default=WorkerLevel.NONE)
@@ -236,10 +242,10 @@ class StationWorker(models.Model):
         ordering = ["left_on", "-is_head", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["station", "id_number"], condition=Q(left_on__isnull=True), name="one_current_post_per_station"
+                fields=["station", "id_number_hash"], condition=Q(left_on__isnull=True), name="one_current_post_per_station"
             ),
         ]
-        indexes = [models.Index(fields=["id_number"], name="station_worker_id_idx")]
+        indexes = [models.Index(fields=["id_number_hash"], name="station_worker_id_idx")]
 
     def __str__(self):
         return self.name

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from swms.encrypted_fields import EncryptedCharField, KeyedHashField
 from swms.pii import mask_id_number
 from swms.workflow import (
     Reviewable,
@@ -88,7 +89,8 @@ class SocialWorker(Reviewable):
     )
     # Basic information (基本信息). Name and ID come from the roster when it knows the person.
     name = models.CharField(_("full name"), max_length=100)
-    id_number = models.CharField(_("ID number"), max_length=18, unique=True)
+    id_number = EncryptedCharField(_("ID number"), max_length=18)
+    id_number_hash = KeyedHashField(source="id_number", unique=True)
     roster_locked = models.BooleanField(
         _("name locked by roster"), default=False, help_text=_("Name and ID number were taken from the exam roster.")
     )
@@ -110,7 +112,8 @@ class SocialWorker(Reviewable):
     # Contact information (通讯信息): changeable at any time without review.
     address = models.CharField(_("postal address"), max_length=200, blank=True)
     postcode = models.CharField(_("postcode"), max_length=6, blank=True)
-    mobile = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    mobile = EncryptedCharField(_("mobile phone"), max_length=20, blank=True)
+    mobile_hash = KeyedHashField(source="mobile")
     office_phone = models.CharField(_("office phone"), max_length=30, blank=True)
     email = models.EmailField(_("email"), blank=True)
     qq = models.CharField(_("QQ"), max_length=20, blank=True)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from swms.encrypted_fields import EncryptedCharField, KeyedHashField
 from swms.workflow import (
     Reviewable,
     ReviewableQuerySet,
@@ -42,7 +43,8 @@ class Qualification(models.Model):
         ROSTER = "roster", _("Exam roster import")
         CORRECTION = "correction", _("Roster correction request")
 
-    id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
+    id_number = EncryptedCharField(_("ID number"), max_length=18)
+    id_number_hash = KeyedHashField(source="id_number", db_index=True)
     name = models.CharField(_("full name"), max_length=100)
     level = models.CharField(_("qualification level"), max_length=20, choices=QualificationLevel.choices)
     certificate_no = models.CharField(_("certificate management number"), max_length=50, unique=True)
