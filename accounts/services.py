@@ -15,8 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from swms.http import client_ip
+from swms.pii import log_identifier
 
+from . import audit_chain
 from .models import Region, SecurityEvent, User, UserKind, UserSession
+from .operator_roles import MANAGE_ACCOUNTS, can
 
 
 class AccountError(Exception):
@@ -40,13 +43,16 @@ def security_event_record(
         actor = request.user if request.user.is_authenticated else None
     if not username and target is not None:
         username = target.username
-    # Strip control characters so a crafted username cannot forge log lines (L4).
-    username = "".join(ch for ch in username if ch.isprintable())[:150]
-    return SecurityEvent.objects.create(
+    # Control characters stripped so a crafted username cannot forge log lines (L4); an ID or mobile
+    # number kept only masked, with a keyed hash to correlate attempts on the same number (P1).
+    username, subject_hash = log_identifier(username)
+    # Appended to the hash chain (L2): accounts/audit_chain.py.
+    return audit_chain.append(
         kind=kind,
         actor=actor,
         target=target,
-        username=username,
+        username=username[:150],
+        subject_hash=subject_hash,
         ip_address=ip,
         success=success,
         detail=detail[:255],
@@ -92,7 +98,7 @@ def official_create(
 ) -> tuple[User, str]:
     """Create an official account below the actor's node; returns the user and the initial password,
     which is shown once and must be changed at first login."""
-    if actor is not None and not actor.is_superuser:
+    if actor is not None and not can(actor, MANAGE_ACCOUNTS):
         if not (actor.is_official and actor.region.contains(region) and region.pk != actor.region_id):
             raise PermissionDenied(_("You can only create accounts for regions below your own."))
     if User.objects.filter(username=username).exists():
@@ -192,7 +198,7 @@ def _subject_in_scope(actor: User, target: User) -> bool:
 def subject_password_reset(*, actor: User, target: User, request=None) -> str:
     """An official resets the password of a social worker or organization of their subtree: a random
     one-time password, to be changed at next login, every session ended; returns it to show once."""
-    if not (actor.is_official or actor.is_superuser) or not _subject_in_scope(actor, target):
+    if not (actor.is_official or can(actor, MANAGE_ACCOUNTS)) or not _subject_in_scope(actor, target):
         raise PermissionDenied(_("You can only reset the passwords of social workers and organizations in your region."))
     return _password_reset(actor=actor, target=target, request=request, detail="by official")
 

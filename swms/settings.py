@@ -45,10 +45,15 @@ INSTALLED_APPS = [
     "mptt",
     "guardian",
     "simple_history",
+    # Append-only log and history tables (L2): UPDATE/DELETE refused by triggers (swms/append_only.py).
+    "pgtrigger",
     "django_filters",
     "django_htmx",
     "axes",
     "captcha",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_celery_beat",
     "swms",
     "accounts",
@@ -69,7 +74,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "swms.middleware.SessionTimeoutMiddleware",
+    # The second factor first, then a due password change (its pages are open to an unverified user).
+    "swms.middleware.SecondFactorRequiredMiddleware",
     "swms.middleware.PasswordChangeRequiredMiddleware",
     "swms.middleware.NoStoreForAuthenticatedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -139,6 +147,7 @@ AUTH_PASSWORD_VALIDATORS = [
         "OPTIONS": {"user_attributes": ("username", "full_name", "email", "phone", "id_number")},
     },
     {"NAME": "accounts.validators.PersonalDataValidator"},
+    {"NAME": "accounts.validators.WeakBaseValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 # Days after which a password must be changed (MLPS 定期更换); 0 disables expiry.
@@ -173,6 +182,21 @@ AXES_VERBOSE = False
 # successful logins are logged once, in the security event log, not again in axes' AccessLog.
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_DISABLE_ACCESS_LOG = True
+
+# --- Second factor and re-authentication (SECURITY.md A5, A6) ---------------------------------
+# Officials and operators must use a second factor (TOTP, a backup code or an SMS code); other accounts
+# may opt in. False switches the requirement off everywhere (the test suite does, except the 2FA tests).
+SWMS_MFA_REQUIRED = env.bool("SWMS_MFA_REQUIRED", default=True)
+OTP_TOTP_ISSUER = env.str("SWMS_OTP_ISSUER", default="SWMS")
+# Sensitive actions (exports of personal data, full ID numbers, resetting others' passwords) ask for the
+# password again when it was last given more than this many minutes ago.
+SWMS_REAUTH_MINUTES = env.int("SWMS_REAUTH_MINUTES", default=15)
+# SMS codes (second factor and social workers' SMS login): codes sent per account and per client address
+# per hour, and codes tried per account and per address per hour.
+SWMS_SMS_CODES_PER_ACCOUNT = env.int("SWMS_SMS_CODES_PER_ACCOUNT", default=5)
+SWMS_SMS_CODES_PER_IP = env.int("SWMS_SMS_CODES_PER_IP", default=20)
+SWMS_SMS_TRIES_PER_ACCOUNT = env.int("SWMS_SMS_TRIES_PER_ACCOUNT", default=10)
+SWMS_SMS_TRIES_PER_IP = env.int("SWMS_SMS_TRIES_PER_IP", default=30)
 
 # --- Captcha --------------------------------------------------------------------------------
 CAPTCHA_LENGTH = 4
@@ -338,3 +362,10 @@ SWMS_EXCHANGE_OVERLAP_SECONDS = env.int("SWMS_EXCHANGE_OVERLAP_SECONDS", default
 # Covering indexes (INCLUDE columns) serve the province-scale lists on PostgreSQL; the embedded SQLite demo
 # builds them without the extra columns, which is all it needs.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# Rate limits (D3, swms/throttle.py): per user (or typed address) in each window; per client address
+# SWMS_RATE_LIMIT_IP_FACTOR times as many (an office's officials may share one NAT address).
+SWMS_EXPORT_PER_HOUR = env.int("SWMS_EXPORT_PER_HOUR", default=60)
+SWMS_PDF_PER_HOUR = env.int("SWMS_PDF_PER_HOUR", default=120)
+SWMS_REGISTRY_LOOKUP_PER_MINUTE = env.int("SWMS_REGISTRY_LOOKUP_PER_MINUTE", default=60)
+SWMS_PASSWORD_RESET_PER_HOUR = env.int("SWMS_PASSWORD_RESET_PER_HOUR", default=5)
+SWMS_RATE_LIMIT_IP_FACTOR = env.int("SWMS_RATE_LIMIT_IP_FACTOR", default=5)

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
         ),
         pgtrigger.migrations.AddTrigger(
             model_name='historicalactivity_clients',
-            trigger=pgtrigger.compiler.Trigger(name='append_only_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (NOT ((to_jsonb(NEW.*) - \'history_user_id\') = (to_jsonb(OLD.*) - \'history_user_id\') AND to_jsonb(NEW.*) <> to_jsonb(OLD.*) AND (NEW."history_user_id" IS NULL OR NEW."history_user_id" IS NOT DISTINCT FROM OLD."history_user_id")))', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='26dc27bb10e74811cbdccb8ddb3ca1938d0e6d72', operation='UPDATE', pgid='pgtrigger_append_only_update_b286a', table='services_historicalactivity_clients', when='BEFORE')),
+            trigger=pgtrigger.compiler.Trigger(name='append_only_update', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='9e7744196712c40a49715d83b17faabb2247792e', operation='UPDATE', pgid='pgtrigger_append_only_update_b286a', table='services_historicalactivity_clients', when='BEFORE')),
         ),
         pgtrigger.migrations.AddTrigger(
             model_name='historicalactivity_clients',
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
         ),
         pgtrigger.migrations.AddTrigger(
             model_name='historicalactivity_workers',
-            trigger=pgtrigger.compiler.Trigger(name='append_only_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (NOT ((to_jsonb(NEW.*) - \'history_user_id\') = (to_jsonb(OLD.*) - \'history_user_id\') AND to_jsonb(NEW.*) <> to_jsonb(OLD.*) AND (NEW."history_user_id" IS NULL OR NEW."history_user_id" IS NOT DISTINCT FROM OLD."history_user_id")))', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='35ba9d722774f05835c5126578605966ff59a44f', operation='UPDATE', pgid='pgtrigger_append_only_update_a4bbf', table='services_historicalactivity_workers', when='BEFORE')),
+            trigger=pgtrigger.compiler.Trigger(name='append_only_update', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='0ab1d7bb1d9cacd62198273a32cded1488ebc7a6', operation='UPDATE', pgid='pgtrigger_append_only_update_a4bbf', table='services_historicalactivity_workers', when='BEFORE')),
         ),
         pgtrigger.migrations.AddTrigger(
             model_name='historicalactivity_workers',
