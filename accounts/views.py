@@ -285,8 +285,10 @@ def region_children(request, pk):
 
 
 def _local_path(value: str) -> str:
-    """Only a path on this site may be the link base of tree nodes (no open redirect)."""
-    return value if value.startswith("/") and not value.startswith("//") else ""
+    """Only a path on this site may be the link base of tree nodes (no open redirect): swms.http.safe_local_path."""
+    from swms.http import safe_local_path
+
+    return safe_local_path(value)
 
 
 def region_tree_root_for(user) -> list[Region]:

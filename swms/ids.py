@@ -3,7 +3,10 @@
 python-stdnum's `cn.ric.validate()` also insists that the 6-digit address code existed on the
 holder's birth date. That is not the rule: the code is the residence at first issue, often years
 after birth, and stdnum 2.2 rejects 1,575 of today's 2,847 county codes for a 1990 birth date. So we
-check length, characters, birth date and check digit with stdnum's parts, never the address code.
+check length, characters, birth date and check digit with stdnum's parts, and of the address code only its
+first two digits: they must be a province-level code of GB/T 2260 (I1). stdnum's own region list is not used for
+that either (it refuses valid numbers, see above), nor the project's regions table (a deployment may hold one
+province only).
 """
 
 from __future__ import annotations
@@ -17,6 +20,19 @@ from stdnum.cn import ric
 
 _ONE_DAY = datetime.timedelta(days=1)
 _EARLIEST = datetime.date(1900, 1, 1)
+# Province-level divisions of GB/T 2260 (the first two digits of every address code): 11-15 North, 21-23
+# North-east, 31-37 East, 41-46 Central-south, 50-54 South-west, 61-65 North-west; 71 Taiwan, 81 Hong Kong and
+# 82 Macao (also the residence permits of their residents, GB 11643 as amended 2018), 83 the residence permits
+# of Taiwan residents.
+PROVINCE_CODES = frozenset({
+    "11", "12", "13", "14", "15",
+    "21", "22", "23",
+    "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46",
+    "50", "51", "52", "53", "54",
+    "61", "62", "63", "64", "65",
+    "71", "81", "82", "83",
+})
 _FULLWIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
 
 
@@ -33,6 +49,9 @@ def validate_ric(value: str) -> str:
         raise ValidationError(_("An ID number has 18 characters."), code="length")
     if not (number[:17].isdigit() and (number[17].isdigit() or number[17] == "X")):
         raise ValidationError(_("An ID number has 17 digits followed by a digit or X."), code="chars")
+    if number[:2] not in PROVINCE_CODES:
+        raise ValidationError(_("The first two digits of this ID number are not a province code; check the "
+                                "number."), code="province")
     try:
         birth = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))  # as stdnum reads it
     except ValueError:

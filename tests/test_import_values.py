@@ -143,6 +143,32 @@ def test_a_retired_address_code_is_not_an_error():
     assert not ric.is_valid(retired) and parse_id_number(retired).value == retired
 
 
+@pytest.mark.parametrize("province", ["00", "19", "99", "10", "47", "84"])
+def test_an_id_number_whose_first_two_digits_are_no_province_is_refused(province):
+    """I1: checksum and birth date right, but no province-level division of GB/T 2260 has this code."""
+    from django.core.exceptions import ValidationError
+
+    from swms.ids import validate_ric
+
+    number = _valid_id(f"{province}010419900307123")
+    assert ric.calc_check_digit(number) == number[17]  # the check digit itself is right
+    with pytest.raises(ValidationError) as refused:
+        validate_ric(number)
+    assert refused.value.code == "province"
+    with translation.override("en"):
+        assert "not a province code" in " ".join(refused.value.messages)
+        with pytest.raises(ImportValueError, match="not a province code"):
+            parse_id_number(number)
+
+
+@pytest.mark.parametrize("province", ["11", "15", "23", "37", "46", "50", "65", "71", "81", "82", "83"])
+def test_every_province_level_code_is_accepted(province):
+    from swms.ids import validate_ric
+
+    number = _valid_id(f"{province}010419900307123")
+    assert validate_ric(number) == number
+
+
 def _with_check_digit(body17: str) -> str:
     from stdnum.cn import ric
 

@@ -17,6 +17,7 @@ from swms.uploads import check_document_upload
 from swms.workflow import review_submit
 from tests.conftest import make_user
 from tests.factories import SocialWorkerFactory
+from tests.test_document_checks import pdf_bytes  # a real PDF: documents are parsed (issue #16)
 from tests.test_stations import create_station, make_org
 
 
@@ -218,7 +219,7 @@ def test_public_portal_shows_only_public_policies_and_notices(alice, client):
 
 
 def test_attachments_checked_and_served_to_the_audience_only(alice, audience, client, media):
-    pdf = check_document_upload(SimpleUploadedFile("活动方案.pdf", b"%PDF-1.4\n%x\n"))
+    pdf = check_document_upload(SimpleUploadedFile("活动方案.pdf", pdf_bytes()))
     notice = services.notice_save(actor=alice, notice=None, regions=[], attachments=[pdf], data=dict(
         title="附件通知", category="notice", content="见附件", to_workers=True))
     services.notice_publish(actor=alice, notice=notice)
@@ -240,7 +241,7 @@ def test_compose_through_the_page(alice, regions, client, media):
     response = client.post(reverse("notices:notice-new"), {
         "title": "页面发布", "category": "notice", "content_source": "内容", "to_stations": "on",
         "target_regions": [regions["洪桥街道"].pk], "action": "publish",
-        "new_attachments": [SimpleUploadedFile("a.pdf", b"%PDF-1.4 a"), SimpleUploadedFile("b.pdf", b"%PDF-1.4 b")],
+        "new_attachments": [SimpleUploadedFile("a.pdf", pdf_bytes()), SimpleUploadedFile("b.pdf", pdf_bytes())],
     })
     assert response.status_code == 302
     from notices.models import Notice

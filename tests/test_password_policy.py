@@ -76,6 +76,44 @@ def test_validate_password_five_digits_of_id_number_is_fine(person):
     validate_password("Kz#19491Tq!", person)
 
 
+# --- Weak bases dressed up with digits and symbols (issue #16) ---------------------------------
+
+
+@pytest.mark.parametrize("password", [
+    "Admin@123", "Password1!", "Qwer1234!", "Swms@2024", "Zhangsan@123", "P@ssw0rd1", "@dmin123", "Adm1n@2024",
+    "Root#2024", "Welcome@2024", "China@1949", "Test@1234", "Abc@12345", "Zxcvbnm1!", "Asdf#2023", "1Qaz@wsx",
+    "AdminAdmin1!", "QwerAsdf1!", "Iloveyou520!", "Aaaa@1234", "Wang@2024", "Swms#Test2026", "Administrator1!",
+])
+def test_weak_base_with_digits_and_symbols_is_refused(person, password):
+    assert "password_weak_base" in _codes(password, person)
+
+
+@pytest.mark.parametrize("username", ["alice", "zhouxin", "guangzhou_yx"])
+def test_the_username_with_digits_and_symbols_is_refused(username):
+    user = User(username=username, kind=UserKind.OFFICIAL, full_name="张三")
+    codes = _codes(f"{username.capitalize()}@123", user) | _codes(f"{username.upper()}#2024x", user)
+    assert codes & {"password_weak_base", "password_personal_data", "password_too_similar"}
+
+
+def test_the_name_in_latin_letters_with_digits_is_refused():
+    user = User(username="13800001111", kind=UserKind.SOCIAL_WORKER, full_name="Li Mingyang")
+    assert "password_weak_base" in _codes("Mingyang@2024", user)
+    assert "password_weak_base" in _codes("LiMingyang#88", user)
+
+
+@pytest.mark.parametrize("password", ["Qz7#wLm2pRv", "hq-Tq9!vw2xL", "Blue7Tiger%Lake", "Chen#Social2026",
+                                      "Hongqiao#Own2026", "Secret#Typed42"])
+def test_passwords_that_are_not_a_weak_base_still_pass(person, password):
+    validate_password(password, person)
+
+
+def test_generated_initial_passwords_always_pass_the_rules(person):
+    from accounts.services import generate_initial_password
+
+    for _i in range(1000):
+        validate_password(generate_initial_password(), person)
+
+
 # --- Forced change at first login / after an administrator's reset (A3) ----------------------
 
 

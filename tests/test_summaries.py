@@ -13,6 +13,7 @@ from services.stats import month_figures, workbench_figures
 from stations.services import station_worker_add_manual
 from swms.workflow import ReviewNotPermitted, State, WorkflowError
 from tests.factories import make_id_number
+from tests.test_document_checks import pdf_bytes  # a real PDF: documents are parsed (issue #16)
 from tests.test_stations import create_station, make_org, station_login
 
 OCTOBER = datetime.date(2026, 10, 1)
@@ -167,7 +168,7 @@ def test_document_checked_by_content(alice, regions, client, media):
     assert "invalid-feedback" in page
     summary.refresh_from_db()
     assert not summary.document
-    pdf = SimpleUploadedFile("十月总结.pdf", b"%PDF-1.4\n%test\n", content_type="application/pdf")
+    pdf = SimpleUploadedFile("十月总结.pdf", pdf_bytes(), content_type="application/pdf")
     client.post(url, {"text": "x", "document": pdf, "action": "save"})
     summary.refresh_from_db()
     assert summary.document and summary.document_name == "十月总结.pdf"
