@@ -160,6 +160,14 @@ class UserKind(models.TextChoices):
 
 
 class UserQuerySet(ScopedQuerySet):
+    def visible_to(self, user):
+        """As every scoped model; the security administrator (三员) sees every account: accounts are theirs."""
+        from .operator_roles import MANAGE_ACCOUNTS, can
+
+        if can(user, MANAGE_ACCOUNTS):
+            return self.all()
+        return super().visible_to(user)
+
     def owned_by(self, user):
         return self.filter(pk=user.pk)
 

@@ -18,6 +18,8 @@ This module imports no models (swms.scoping uses it while accounts.models is bei
 
 from __future__ import annotations
 
+from . import checks  # noqa: F401  (registers the deploy check that reports superusers)
+
 SYSTEM = "system"
 SECURITY = "security"
 AUDIT = "audit"
@@ -148,3 +150,57 @@ class OperatorRoleBackend:
 
     def has_module_perms(self, user_obj, app_label):
         return any(p.startswith(f"{app_label}.") for p in role_permissions(_role_of(user_obj)))
+
+
+# --- Creating operators and changing roles (services) --------------------------------------------------
+
+
+def operator_create(*, username: str, role: str, email: str = "", full_name: str = "", actor=None, request=None):
+    """Create an operator holding `role`: staff, not superuser, no kind or region, a random initial password
+    that must be changed at first login. Returns (user, password). Writes a ROLE_CHANGED security event."""
+    from django.db import transaction
+
+    from .models import OperatorRole, SecurityEvent, User
+    from .services import AccountError, generate_initial_password, security_event_record
+
+    if role not in OperatorRole.values:
+        raise AccountError(f"Unknown operator role {role!r}: one of {', '.join(OperatorRole.values)}.")
+    if User.objects.filter(username=username).exists():
+        raise AccountError(f"The username {username} is taken.")
+    password = generate_initial_password()
+    with transaction.atomic():
+        user = User(username=username, kind="", region=None, operator_role=role, is_staff=True,
+                    is_superuser=False, email=email, full_name=full_name, must_change_password=True,
+                    created_by=actor)
+        user.set_password(password)
+        user.save()
+        security_event_record(kind=SecurityEvent.Kind.ROLE_CHANGED, request=request, actor=actor, target=user,
+                              username=username, success=True, detail=f"operator_role: - -> {role}")
+    return user, password
+
+
+def operator_role_change(*, actor, target, role: str, request=None):
+    """The security administrator gives `target` another operator role ("" takes it away). Nobody changes
+    their own role. Writes a ROLE_CHANGED security event."""
+    from django.core.exceptions import PermissionDenied
+
+    from .models import OperatorRole, SecurityEvent
+    from .services import AccountError, security_event_record
+
+    if actor is not None and not can(actor, MANAGE_ACCOUNTS):
+        raise PermissionDenied("Only the security administrator assigns operator roles.")
+    if actor is not None and actor.pk == target.pk:
+        raise PermissionDenied("Nobody changes their own role.")
+    if role and role not in OperatorRole.values:
+        raise AccountError(f"Unknown operator role {role!r}.")
+    if role and (target.kind or target.region_id):
+        raise AccountError("An operator role is the account's only role: the account has a type or region.")
+    old = target.operator_role
+    target.operator_role = role
+    target.is_staff = bool(role)
+    target.is_superuser = False
+    target.save(update_fields=["operator_role", "is_staff", "is_superuser"])
+    security_event_record(kind=SecurityEvent.Kind.ROLE_CHANGED, request=request, actor=actor, target=target,
+                          username=target.get_username(), success=True,
+                          detail=f"operator_role: {old or '-'} -> {role or '-'}")
+    return target

@@ -17,15 +17,20 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from swms.decorators import official_required
+from swms.decorators import kind_required
 from swms.exports import Table, export_requested, export_response
 from swms.pagination import paginate
 from swms.pii import mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
+from swms.throttle import check as throttle_check
 
 from . import services
 from .forms import LoginForm, OfficialCreateForm, PasswordChangeForm, SelfServicePasswordResetForm
 from .models import Region, RegionLevel, SecurityEvent, User
+from .operator_roles import MANAGE_ACCOUNTS, can
+
+# Accounts are managed by officials (their subtree) and the security administrator (三员), not the system one.
+account_managers_required = kind_required("official", operator_capability=MANAGE_ACCOUNTS)
 
 
 @sensitive_post_parameters("password")
@@ -85,6 +90,12 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password-reset-done")
 
+    def post(self, request, *args, **kwargs):
+        # D3: so many requests per hour per typed address and per client address, whether or not an
+        # account has that address (the answer does not tell).
+        refused = throttle_check(request, "password_reset", subject=request.POST.get("email", ""))
+        return refused if refused is not None else super().post(request, *args, **kwargs)
+
     def form_valid(self, form):
         services.security_event_record(
             kind=SecurityEvent.Kind.PASSWORD_RESET_REQUEST,
@@ -118,7 +129,7 @@ def _officials(request):
 
 
 @login_required
-@official_required
+@account_managers_required
 def official_list(request):
     if export_requested(request):
         return export_response(request, official_table)
@@ -153,9 +164,10 @@ def official_table(request) -> Table:
 
 
 @login_required
-@official_required
+@account_managers_required
 def official_create(request):
-    regions = Region.objects.visible_to(request.user).below(request.user.region).exclude(
+    regions = (Region.objects.all() if can(request.user, MANAGE_ACCOUNTS) and not request.user.is_official
+               else Region.objects.visible_to(request.user).below(request.user.region)).exclude(
         level=RegionLevel.VILLAGE
     )
     if request.method == "POST":
@@ -175,7 +187,7 @@ def official_create(request):
 
 
 @login_required
-@official_required
+@account_managers_required
 def official_detail(request, pk):
     account = get_visible_or_404(User.objects.officials().select_related("region"), request.user, pk=pk)
     can_manage = User.objects.manageable_by(request.user).filter(pk=account.pk).exists()
@@ -202,7 +214,7 @@ def _managed_action(request, pk, action):
 
 @require_POST
 @login_required
-@official_required
+@account_managers_required
 def official_deactivate(request, pk):
     result, account = _managed_action(request, pk, services.user_deactivate)
     if result is not None:
@@ -212,7 +224,7 @@ def official_deactivate(request, pk):
 
 @require_POST
 @login_required
-@official_required
+@account_managers_required
 def official_activate(request, pk):
     result, account = _managed_action(request, pk, services.user_activate)
     if result is not None:
@@ -222,7 +234,7 @@ def official_activate(request, pk):
 
 @require_POST
 @login_required
-@official_required
+@account_managers_required
 def official_password_reset(request, pk):
     password, account = _managed_action(request, pk, services.user_password_reset)
     if password is None:
@@ -241,7 +253,7 @@ def _subject_password_reset(request, account, done_url):
 
 @require_POST
 @login_required
-@official_required
+@account_managers_required
 def worker_password_reset(request, pk):
     """From the worker's profile page (review queue): scope is the worker's work region."""
     from registration.models import SocialWorker
@@ -252,7 +264,7 @@ def worker_password_reset(request, pk):
 
 @require_POST
 @login_required
-@official_required
+@account_managers_required
 def organization_password_reset(request, pk):
     """From the organization's review page: scope is the organization's region."""
     from registration.models import Organization

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import UserKind
+from accounts.operator_roles import OPERATE_SYSTEM, can
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
 from swms.pagination import paginate
@@ -25,7 +26,7 @@ from .models import PUBLIC_CATEGORIES, Notice, NoticeAttachment, NoticeCategory,
 
 
 def _get_sent(request, pk) -> Notice:
-    if request.user.is_superuser:
+    if can(request.user, OPERATE_SYSTEM):
         return get_object_or_404(Notice, pk=pk)
     return get_object_or_404(sent_by_office(request.user), pk=pk)
 
@@ -289,7 +290,7 @@ def attachment(request, pk):
     user = request.user
     public = notice.is_public and notice.status == NoticeStatus.PUBLISHED
     allowed = public or (user.is_authenticated and (
-        user.is_superuser or (user.is_official and notice.sender_region_id == user.region_id)
+        can(user, OPERATE_SYSTEM) or (user.is_official and notice.sender_region_id == user.region_id)
         or notices_for(user).filter(pk=notice.pk).exists()
     ))
     if not allowed:

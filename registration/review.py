@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import RegionLevel, User
+from accounts.operator_roles import OPERATE_SYSTEM, can
 from notices.services import message_send
 from reports import aggregates
 from swms.workflow import (
@@ -233,7 +234,7 @@ def window_save(
     province = actor.region if actor.is_official else None
     if window is not None:
         province = window.province
-    if not actor.is_superuser and not (
+    if not can(actor, OPERATE_SYSTEM) and not (
         actor.is_official and actor.region.level == RegionLevel.PROVINCE and actor.region_id == province.pk
     ):
         raise ReviewError(_("Only officials of the province set registration windows."))

@@ -19,6 +19,7 @@ from swms.models import Action
 from swms.pagination import bounded_count, paginate
 from swms.pii import mask_id_number
 from swms.scoping import get_visible_or_404, within_requested_region
+from swms.throttle import rate_limited
 from swms.workflow import WorkflowError
 
 from .filters import CertificateIssuedFilter, RegistryFilter
@@ -53,9 +54,15 @@ def _is_id_number(value: str) -> bool:
     return len(normalize_ric("".join(value.split()))) == 18
 
 
+def _is_lookup(request) -> bool:
+    """A search of the registry (name, ID number or certificate number typed), not paging a list."""
+    return bool(request.POST.get("id_number", "").strip() or request.GET.get("q", "").strip())
+
+
 @login_required
 @official_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("registry", when=_is_lookup)
 def registry_list(request):
     """Registered workers with their current registration; an exact ID number is searched by POST."""
     if export_requested(request):
@@ -100,6 +107,7 @@ def registry_table(request) -> Table:
 
 @login_required
 @official_required
+@rate_limited("registry")
 def registry_worker(request, pk):
     """A worker's file: profile, registrations and certificates, CE, applications, history; the actions."""
     worker = get_visible_or_404(SocialWorker.objects.select_related("work_region", "user"), request.user, pk=pk)

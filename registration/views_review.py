@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.operator_roles import OPERATE_SYSTEM, can
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
 from swms.scoping import get_visible_or_404
@@ -54,7 +55,7 @@ def window_list(request):
         return export_response(request, window_table)
     today = timezone.localdate()
     windows = _windows(request)
-    can_edit = request.user.is_superuser or (request.user.is_official and request.user.region.level == "province")
+    can_edit = can(request.user, OPERATE_SYSTEM) or (request.user.is_official and request.user.region.level == "province")
     return render(request, "registration/review/windows.html", {"windows": windows, "today": today, "can_edit": can_edit})
 
 
@@ -88,7 +89,7 @@ def window_edit(request, pk=None):
             messages.success(request, _("Saved."))
             return redirect("registration:window-list")
     elif request.method == "GET" and not (
-        request.user.is_superuser or request.user.region.level == "province"
+        can(request.user, OPERATE_SYSTEM) or request.user.region.level == "province"
     ):
         messages.error(request, _("Only officials of the province set registration windows."))
         return redirect("registration:window-list")

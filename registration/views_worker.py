@@ -15,6 +15,7 @@ from accounts.models import Region, RegionLevel
 from accounts.views import region_cascade
 from swms.decorators import kind_required
 from swms.scoping import get_visible_or_404
+from swms.throttle import rate_limited
 from swms.uploads import serve_private_file
 from swms.workflow import WorkflowError, review_log_for
 
@@ -485,6 +486,7 @@ def courseware_finish(request, pk):
 
 @require_GET
 @login_required
+@rate_limited("pdf")
 def application_form(request, pk):
     """The printable application form (PDF) for the applicant and the officials in scope."""
     from django.http import HttpResponse

@@ -46,6 +46,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Region, RegionLevel
+from accounts.operator_roles import OPERATE_SYSTEM, can
 from swms.models import Action, ReviewLog
 from swms.review_queues import DECISIONS, REVIEW_STEPS, Queue, all_queues, period_start
 
@@ -107,12 +108,12 @@ class QueueBlock:
 
 
 def may_see_dashboard(user) -> bool:
-    return user.is_superuser or (user.is_official and user.region is not None and user.region.level in LEVELS)
+    return can(user, OPERATE_SYSTEM) or (user.is_official and user.region is not None and user.region.level in LEVELS)
 
 
 def _root_and_children(user) -> tuple[Region | None, list[Region]]:
     """The official's region and the regions just below it (a superuser: the tree roots)."""
-    root = None if user.is_superuser else user.region
+    root = None if can(user, OPERATE_SYSTEM) else user.region
     children = Region.objects.filter(parent=root) if root is not None else Region.objects.filter(parent=None)
     return root, list(children.order_by("code"))
 
@@ -258,7 +259,7 @@ def review_dashboard_html(request) -> str:
 
     from .aggregates import cached, token
 
-    root = None if request.user.is_superuser else request.user.region  # no query on a cache hit
+    root = None if can(request.user, OPERATE_SYSTEM) else request.user.region  # no query on a cache hit
     return cached(root, "review-dashboard",
                   lambda: render_to_string("reports/_review_dashboard_body.html",
                                            review_dashboard(user=request.user), request),

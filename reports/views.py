@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import UserKind
+from accounts.operator_roles import is_operator
 from stations.current import station_required
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
@@ -51,7 +52,7 @@ def workbench(request):
         if station is not None:
             return render(request, "reports/workbench_station.html",
                           station_workbench(station=station, period=request.GET.get("period", "")))
-    intro = _OPS_INTRO if user.is_superuser else _INTRO.get(user.kind, _OPS_INTRO)
+    intro = _OPS_INTRO if is_operator(user) else _INTRO.get(user.kind, _OPS_INTRO)
     return render(request, "reports/workbench_basic.html", {"intro": intro})
 
 

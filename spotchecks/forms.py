@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region, RegionLevel
+from accounts.operator_roles import OPERATE_SYSTEM, can
 from swms.forms import BootstrapFormMixin
 from swms.workflow import Step
 
@@ -31,7 +32,7 @@ class BatchForm(BootstrapFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["approved_from"].label = _("approved from")
         self.fields["approved_to"].label = _("approved to")
-        if user.is_superuser:
+        if can(user, OPERATE_SYSTEM):
             self.fields["province"].queryset = Region.objects.filter(level=RegionLevel.PROVINCE).order_by("code")
             province = None
             if self.is_bound and str(self.data.get("province", "")).isdigit():

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Region, RegionLevel, User
+from accounts.operator_roles import OPERATE_SYSTEM, can
 from registration.models import Registration, RegistrationApplication
 from swms.models import ReviewLog
 from swms.workflow import (
@@ -43,12 +44,12 @@ class SpotCheckError(WorkflowError):
 def can_draw(user: User) -> bool:
     """Province officials draw spot checks (and operators, for any province)."""
     return bool(user.is_authenticated and user.is_active and (
-        user.is_superuser or (user.is_official and user.region.level == RegionLevel.PROVINCE)))
+        can(user, OPERATE_SYSTEM) or (user.is_official and user.region.level == RegionLevel.PROVINCE)))
 
 
 def can_check(user: User, batch: SpotCheckBatch) -> bool:
     """The officials of the batch's province (and operators) record results."""
-    return bool(user.is_active and (user.is_superuser or (user.is_official and user.region_id == batch.region_id)))
+    return bool(user.is_active and (can(user, OPERATE_SYSTEM) or (user.is_official and user.region_id == batch.region_id)))
 
 
 def sample_size(candidates: int, mode: str, amount: int) -> int:
@@ -115,7 +116,7 @@ def batch_draw(*, actor: User, province: Region, approved_from: datetime.date, a
                notes: str = "") -> SpotCheckBatch:
     """Draw a spot-check batch of approved registrations; records who, when, the parameters and the seed."""
     if not can_draw(actor) or province.level != RegionLevel.PROVINCE or (
-            not actor.is_superuser and actor.region_id != province.pk):
+            not can(actor, OPERATE_SYSTEM) and actor.region_id != province.pk):
         raise ReviewNotPermitted(_("Only officials of the province may draw spot checks."))
     if approved_to < approved_from:
         raise SpotCheckError(_("The end of the range is before its start."))

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.operator_roles import OPERATE_SYSTEM, can
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
 from swms.models import Action, ReviewLog
@@ -195,7 +196,7 @@ def item_result(request, pk):
 def rectification_list(request):
     """整改任务: the rectifications assigned to my office, the ones waiting for our answer first."""
     qs = Rectification.objects.visible_to(request.user)
-    if not request.user.is_superuser:
+    if not can(request.user, OPERATE_SYSTEM):
         qs = qs.for_office(request.user)
     show = request.GET.get("show", "open")
     if show == "open":

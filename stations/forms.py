@@ -3,6 +3,7 @@ from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region
+from accounts.operator_roles import OPERATE_SYSTEM, can
 from registration.models import Organization
 from swms.domains import ServiceDomain
 from swms.forms import BootstrapFormMixin
@@ -29,7 +30,7 @@ class StationForm(BootstrapFormMixin, forms.ModelForm):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         # Only regions the official may manage can be chosen (the cascade offers them, this enforces it).
-        regions = Region.objects.all() if user is None or user.is_superuser else Region.objects.within(user.region)
+        regions = Region.objects.all() if user is None or can(user, OPERATE_SYSTEM) else Region.objects.within(user.region)
         self.fields["region"].queryset = regions
 
 

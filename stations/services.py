@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import Region, SecurityEvent, User, UserKind
+from accounts.operator_roles import OPERATE_SYSTEM, can
 from accounts.services import generate_initial_password, security_event_record, sessions_end_for
 from registration.models import Organization, Registration, SocialWorker
 from reports import aggregates
@@ -43,7 +44,7 @@ class StationError(Exception):
 
 
 def _check_official_scope(actor: User, region: Region) -> None:
-    if actor.is_superuser:
+    if can(actor, OPERATE_SYSTEM):
         return
     if not (actor.is_official and actor.region.contains(region)):
         raise PermissionDenied(_("You can only manage stations in your own region."))

@@ -61,7 +61,11 @@ def export_response(request, builder: Callable[..., Table], **params):
     `params` are added to the query string the builder reads (and the job stores), for what the page has in
     its path rather than its query string: `export_response(request, receipts_table, notice=notice.pk)`."""
     from swms.models import ExportJob
+    from swms.throttle import check
 
+    refused = check(request, "export")  # D3: so many files per hour per user and per address
+    if refused is not None:
+        return refused
     if params:
         query = request.GET.copy()
         for name, value in params.items():

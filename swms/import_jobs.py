@@ -29,6 +29,8 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.operator_roles import OPERATE_SYSTEM, can
+
 from .imports import get_kind
 from .models import ImportJob
 from .xlsx_import import ImportFileError
@@ -51,7 +53,7 @@ def may_import(user) -> bool:
 
     if not (user.is_authenticated and user.is_active):
         return False
-    return user.is_superuser or (user.is_official and user.region_id is not None
+    return can(user, OPERATE_SYSTEM) or (user.is_official and user.region_id is not None
                                  and user.region.level == RegionLevel.PROVINCE)
 
 
@@ -99,7 +101,7 @@ def upload(*, user, kind_key: str, upload) -> ImportJob:
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
-    job = ImportJob(kind=kind_key, user=user, scope=None if user.is_superuser else user.region,
+    job = ImportJob(kind=kind_key, user=user, scope=None if can(user, OPERATE_SYSTEM) else user.region,
                     file_name=Path(upload.name).name[:200], size=upload.size, sha256=digest.hexdigest(),
                     language=translation.get_language() or settings.LANGUAGE_CODE)
     job.file.save(f"{uuid.uuid4().hex}{suffix}", upload, save=False)

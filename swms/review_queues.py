@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts.operator_roles import OPERATE_SYSTEM, can
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
 from swms.forms import DecisionForm
@@ -304,7 +305,7 @@ def queue_view(request, queue: Queue):
         obj.why = why_here(obj, user, texts)
         obj.days_waiting = (now - obj.submitted_at).days if obj.submitted_at else None
     can_create = queue.create is not None and (
-        user.is_superuser or (user.is_official and user.region.level in queue.create[2])
+        can(user, OPERATE_SYSTEM) or (user.is_official and user.region.level in queue.create[2])
     )
     keep = {name: request.GET[name] for name in ("office", "offices", "decided", "returned") if request.GET.get(name)}
     return render(request, "review/queue.html", {

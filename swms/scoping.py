@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.http import Http404
 
+from accounts.operator_roles import OPERATE_SYSTEM, can
+
 if TYPE_CHECKING:
     from accounts.models import Region, User
 
@@ -54,7 +56,7 @@ class ScopedQuerySet(models.QuerySet):
         """
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        if user.is_superuser:
+        if can(user, OPERATE_SYSTEM):
             return self.all()
         if user.is_official:
             return self.within(user.region)

@@ -22,3 +22,8 @@ SWMS_SMS_BACKEND = os.environ.get("SWMS_SMS_BACKEND", "swms.sms.LocmemBackend")
 SWMS_SMS_FILE_PATH = os.environ.get("SWMS_SMS_FILE_PATH", str(VAR_DIR / "test-sms.jsonl"))
 # Many tests hit the public verification page within a minute; the rate-limit test lowers this.
 SWMS_VERIFY_RATE_PER_MINUTE = 1000
+# The same for the stations' registry lookup (the cache is shared by the whole run); its test lowers it.
+SWMS_WORKER_LOOKUP_PER_HOUR = 1000
+# The rate limits of swms/throttle.py, counted in the cache the whole run shares from one address;
+# tests/test_rate_limits.py lowers them.
+SWMS_EXPORT_PER_HOUR = SWMS_PDF_PER_HOUR = SWMS_REGISTRY_LOOKUP_PER_MINUTE = SWMS_PASSWORD_RESET_PER_HOUR = 100_000

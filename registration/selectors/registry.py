@@ -21,6 +21,7 @@ from django.db.models import (
 from django.db.models.functions import Greatest
 
 from accounts.models import Region, RegionLevel, User
+from accounts.operator_roles import OPERATE_SYSTEM, can
 from swms.workflow import review_log_for
 
 from ..models import (
@@ -117,7 +118,7 @@ def oversight_authority(user: User, region: Region | None) -> bool:
     or province acts), or a superuser."""
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser:
+    if can(user, OPERATE_SYSTEM):
         return True
     return bool(
         user.is_official and user.region is not None

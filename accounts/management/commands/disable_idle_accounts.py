@@ -43,7 +43,8 @@ class Command(BaseCommand):
             target__isnull=False,
         ).values("target_id")
         idle = (
-            User.objects.filter(is_active=True, is_superuser=False)
+            # Operators (三员) are kept: the security administrator is who re-enables accounts.
+            User.objects.filter(is_active=True, is_superuser=False, operator_role="")
             .filter(Q(last_login__lt=cutoff) | Q(last_login__isnull=True, date_joined__lt=cutoff))
             .exclude(pk__in=recently_reopened)
             # Accounts brought in by an import that nobody has taken over yet (a worker's to claim, a station's

@@ -71,14 +71,22 @@ class Command(BaseCommand):
         ready = self._seed_ready_worker()
         self._seed_organization()
         self._seed_station()
-        ops, _created = User.objects.update_or_create(
-            username="demo_ops",
-            defaults={"kind": "", "is_superuser": True, "is_staff": True, "full_name": "运维（演示）",
-                      "must_change_password": False, "password_changed_at": timezone.now()},
-        )
-        ops.set_password(password)
-        ops.save()
-        rows.append(("demo_ops", _("operator (superuser)"), "—"))
+        # The three operators (三员, accounts/operator_roles.py); no superuser. An older demo's superuser
+        # demo_ops is switched off.
+        User.objects.filter(username="demo_ops", is_superuser=True).update(is_superuser=False, is_staff=False,
+                                                                             is_active=False)
+        for username, role, full_name in (("demo_sysadmin", "system", "系统管理员（演示）"),
+                                          ("demo_secadmin", "security", "安全管理员（演示）"),
+                                          ("demo_auditor", "audit", "安全审计员（演示）")):
+            ops, _created = User.objects.update_or_create(
+                username=username,
+                defaults={"kind": "", "region": None, "is_superuser": False, "is_staff": True,
+                          "operator_role": role, "full_name": full_name, "is_active": True,
+                          "must_change_password": False, "password_changed_at": timezone.now()},
+            )
+            ops.set_password(password)
+            ops.save()
+            rows.append((username, ops.get_operator_role_display(), "—"))
         return rows, free, ready, window_note
 
     def _print(self, password, rows, free, ready, window_note):
