@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 
 from accounts.models import RegionLevel
 from swms.pii import mask_id_number
+from swms.signing import sign_pdf
 
 from .models import Certificate, Registration, RegistrationKind
 
@@ -102,7 +103,9 @@ def certificate_issue(*, registration_id: int) -> Certificate:
         if existing is not None:
             return existing
         certificate = Certificate(registration=registration, issued_by=issuing_authority(registration))
-        pdf = render_pdf(render_certificate_html(certificate))
+        # Signed (PAdES, swms/signing.py) before hashing: the stored SHA-256 is that of the very bytes handed out,
+        # which the upload check of /verify/ compares.
+        pdf = sign_pdf(render_pdf(render_certificate_html(certificate)), reason="电子登记证书")
         certificate.sha256 = hashlib.sha256(pdf).hexdigest()
         certificate.file.save(f"{registration.registration_no}-{certificate.token[:8]}.pdf", ContentFile(pdf), save=False)
         try:

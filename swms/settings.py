@@ -278,6 +278,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "swms.tasks.purge_expired_exports_task",
         "schedule": timedelta(hours=1),
     },
+    # Logs, login attempts and lookups past SWMS_LOG_RETENTION_DAYS, leftover temporary files, expired sessions.
+    "purge-expired-records": {
+        "task": "swms.tasks.purge_expired_records_task",
+        "schedule": crontab(minute=40, hour=1),
+    },
     # The province's monthly data-return package for the national exchange (SWMS_EXCHANGE_PROVINCES).
     "export-exchange-packages": {
         "task": "exchange.tasks.export_monthly_packages",
@@ -352,6 +357,23 @@ SWMS_SMS_SIGNATURE = env.str("SWMS_SMS_SIGNATURE", default="民政社工")
 SWMS_PUBLIC_BASE_URL = env.str("SWMS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Lookups of the public certificate verification page per client address per minute.
 SWMS_VERIFY_RATE_PER_MINUTE = env.int("SWMS_VERIFY_RATE_PER_MINUTE", default=30)
+# Upload-to-verify on /verify/: the largest PDF accepted (held in memory only, never stored).
+SWMS_VERIFY_UPLOAD_MAX_BYTES = env.int("SWMS_VERIFY_UPLOAD_MAX_BYTES", default=2 * 2**20)
+# PAdES signing of certificate PDFs (swms/signing.py): PEM key and certificate; unset outside production, a
+# self-signed demo pair is generated under var/signing/ (production settings refuse to start without them).
+SWMS_SIGNING_KEY_FILE = env.str("SWMS_SIGNING_KEY_FILE", default="")
+SWMS_SIGNING_CERT_FILE = env.str("SWMS_SIGNING_CERT_FILE", default="")
+SWMS_SIGNING_KEY_PASSPHRASE = env.str("SWMS_SIGNING_KEY_PASSPHRASE", default="")
+# Retention (L3, P5; swms/retention.py, `manage.py purge_expired_records`): security events, login attempts and
+# certificate lookups are kept this many days, at least 180 (Cybersecurity Law art. 21: six months); temporary
+# files this many hours; the files of finished imports (upload and error workbook) this many days.
+SWMS_LOG_RETENTION_DAYS = env.int("SWMS_LOG_RETENTION_DAYS", default=180)
+if SWMS_LOG_RETENTION_DAYS < 180:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("SWMS_LOG_RETENTION_DAYS must be at least 180 (Cybersecurity Law art. 21: 6 months).")
+SWMS_TEMP_RETENTION_HOURS = env.int("SWMS_TEMP_RETENTION_HOURS", default=24)
+SWMS_IMPORT_FILE_RETENTION_DAYS = env.int("SWMS_IMPORT_FILE_RETENTION_DAYS", default=30)
 # Registry lookups of the station add-worker page per station account and per client address per hour.
 SWMS_WORKER_LOOKUP_PER_HOUR = env.int("SWMS_WORKER_LOOKUP_PER_HOUR", default=30)
 # National data exchange (docs/exchange.md): the province codes whose monthly package this deployment's beat

@@ -1,5 +1,7 @@
 """Production settings: everything in settings.py plus HTTPS-only, hardened cookies (D1, S4)."""
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .crypto import DEV_FIELD_KEY, DEV_HASH_KEY
@@ -14,6 +16,13 @@ if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
 if DEV_FIELD_KEY in SWMS_FIELD_KEYS or SWMS_HASH_KEY == DEV_HASH_KEY or len(SWMS_HASH_KEY) < 32:
     raise ImproperlyConfigured(
         "Set SWMS_FIELD_KEYS (Fernet keys) and SWMS_HASH_KEY (32+ random characters) in production."
+    )
+
+# Certificate PDFs are signed with the deployment's own key (P3), never with the generated demo pair.
+_signing = [env.str("SWMS_SIGNING_KEY_FILE", default=""), env.str("SWMS_SIGNING_CERT_FILE", default="")]
+if not all(_signing) or not all(os.path.isfile(path) for path in _signing):
+    raise ImproperlyConfigured(
+        "Set SWMS_SIGNING_KEY_FILE and SWMS_SIGNING_CERT_FILE to the PEM key and certificate that sign certificates."
     )
 
 # The captcha's test mode accepts "PASSED" for every challenge: never in production, whatever the env says.

@@ -2,7 +2,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from registration.views_public import verify
+from accounts import views as account_views
+from registration.views_public import verify, verify_upload
+from swms import reveal as reveal_views
 from swms import views_exports, views_imports
 
 urlpatterns = [
@@ -25,9 +27,13 @@ urlpatterns = [
     path("imports/<int:pk>/retry/", views_imports.import_retry, name="import-retry"),
     path("imports/<int:pk>/errors/", views_imports.import_errors, name="import-errors"),
     path("imports/templates/<slug:kind>/", views_imports.import_template, name="import-template"),
+    path("pii/<slug:kind>/<int:pk>/<slug:field>/", reveal_views.reveal, name="reveal"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("verify/", verify_upload, name="verify-upload"),
     path("verify/<str:token>/", verify, name="verify"),
     path("captcha/", include("captcha.urls")),
+    # The admin signs in through our login (captcha, lockout, second factor), never its own form.
+    path(f"{settings.SWMS_ADMIN_PATH}login/", account_views.admin_login),
     path(settings.SWMS_ADMIN_PATH, admin.site.urls),
 ]
 

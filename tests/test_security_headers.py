@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.test import Client
 from django.urls import reverse
 
@@ -57,6 +58,14 @@ def test_login_page_is_not_cached(client, db):
 # --- Production settings ----------------------------------------------------------------------
 
 
+def _signing_env():
+    """A PEM key and certificate for the certificates' PAdES signature (production requires them, P3)."""
+    from swms.signing import DEV_CERT, DEV_KEY, make_dev_key
+
+    folder = make_dev_key(Path("/tmp/swms-prod-signing-test"))
+    return {"SWMS_SIGNING_KEY_FILE": str(folder / DEV_KEY), "SWMS_SIGNING_CERT_FILE": str(folder / DEV_CERT)}
+
+
 def _prod_env(**extra):
     env = {
         k: v
@@ -66,9 +75,12 @@ def _prod_env(**extra):
     env.update(
         DJANGO_SETTINGS_MODULE="swms.settings_prod",
         DJANGO_SECRET_KEY=secrets.token_hex(32),  # 64 characters
+        SWMS_FIELD_KEYS=Fernet.generate_key().decode(),
+        SWMS_HASH_KEY=secrets.token_hex(32),
         DJANGO_ALLOWED_HOSTS="swms.example.gov.cn",
         DATABASE_URL="sqlite:////tmp/swms-check-deploy.sqlite3",
         PYTHONWARNINGS="ignore",
+        **_signing_env(),
     )
     env.update(extra)
     return env
@@ -98,6 +110,26 @@ def test_production_refuses_the_development_key():
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"SWMS_FIELD_KEYS": ""},  # the development field key
+        {"SWMS_HASH_KEY": ""},  # the development hash key
+        {"SWMS_HASH_KEY": "short"},
+    ],
+)
+def test_production_refuses_development_or_weak_data_keys(keys):
+    """Personal data is encrypted and hashed under keys of the deployment's own (P2)."""
+    env = _prod_env(**keys)
+    for name, value in keys.items():
+        if not value:
+            env.pop(name)
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert "SWMS_FIELD_KEYS" in result.stderr and "ImproperlyConfigured" in result.stderr
 
 
 def test_production_refuses_a_short_key():
