@@ -18,6 +18,7 @@ LOGIN_FAILED_MESSAGE = _("The account or password is incorrect, or the account i
 class LoginForm(BootstrapFormMixin, forms.Form):
     username = forms.CharField(
         label=_("Username / mobile / ID number"),
+        help_text=_("Social workers log in with their ID number or mobile number."),
         max_length=150,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
@@ -134,3 +135,50 @@ class OfficialCreateForm(BootstrapFormMixin, forms.Form):
         if value and User.objects.filter(phone=value).exists():
             raise ValidationError(_("This mobile number belongs to another account."))
         return value
+
+
+# --- Second factor, re-authentication, SMS-code login (SECURITY.md A5, A6) --------------------------------
+
+
+class OTPCodeForm(BootstrapFormMixin, forms.Form):
+    code = forms.CharField(
+        label=_("Verification code"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "one-time-code", "inputmode": "text",
+                                      "spellcheck": "false"}),
+    )
+
+
+class ReauthForm(BootstrapFormMixin, forms.Form):
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autofocus": True,
+                                                                           "autocomplete": "current-password"})
+    )
+    code = forms.CharField(
+        label=_("Second-factor code"), max_length=20, required=False,
+        help_text=_("The 6 digits your authenticator app shows now, or one of your backup codes."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, needs_code: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if needs_code:
+            self.fields["code"].required = True
+        else:
+            del self.fields["code"]
+
+
+class SMSLoginRequestForm(BootstrapFormMixin, forms.Form):
+    identifier = forms.CharField(
+        label=_("Mobile number or ID number"), max_length=30,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    captcha = CaptchaField(label=_("Verification code"))
+
+
+class SMSLoginCodeForm(BootstrapFormMixin, forms.Form):
+    code = forms.RegexField(
+        label=_("SMS code"), regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("Type the 6 digits of the SMS.")},
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

@@ -1,6 +1,8 @@
 """Station pages: officials manage stations of their subtree; station accounts and operating
 organizations keep their station's workers. State changes go through stations.services."""
 
+import time
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,11 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.reauth import recent_auth_required
 from accounts.views import region_cascade, region_tree_root_for
 from registration.models import Organization
 from swms.decorators import official_required
 from swms.domains import ServiceDomain
 from swms.exports import Table, export_requested, export_response
+from swms.id_search import id_hash, id_hash_filter, id_query_redirect
 from swms.ids import normalize_ric
 from swms.pagination import paginate
 from swms.pii import mask_id_number, mask_phone
@@ -205,6 +209,7 @@ def station_delete(request, pk):
 @require_POST
 @login_required
 @official_required
+@recent_auth_required
 def station_password(request, pk):
     station = get_visible_or_404(Station.objects.active().select_related("account"), request.user, pk=pk)
     form = PasswordSetForm(request.POST)
@@ -230,6 +235,7 @@ def _worker_overview(request):
     """The scoped, filtered station workers of the overview and of its export: (queryset, region, q, station_q)."""
     qs = StationWorker.objects.visible_to(request.user).filter(station__deleted_at__isnull=True)
     qs, region = within_requested_region(qs, request)
+    qs = id_hash_filter(qs, "id_number", id_hash(request))  # an ID search arrives as its hash (swms.id_search)
     q = request.GET.get("q", "").strip()
     if q:
         ric = normalize_ric(q)
@@ -249,6 +255,9 @@ def _worker_overview(request):
 @official_required
 def worker_overview(request):
     """社工人员 of every station in the subtree (manual 2.4): region tree, name or ID number, station."""
+    moved = id_query_redirect(request)
+    if moved is not None:
+        return moved
     if export_requested(request):
         return export_response(request, worker_overview_table)
     qs, region, q, station_q = _worker_overview(request)
@@ -330,47 +339,84 @@ def workers(request):
     })
 
 
+LOOKUP_SESSION_KEY = "swms_station_lookup"
+LOOKUP_VALID_SECONDS = 15 * 60
+
+
 @login_required
 @station_required
 def worker_add(request):
-    """Add a worker from the registry (ID number → the registered worker, synced) or by hand."""
+    """Add a worker from the registry (ID number → a registered worker linked to the station, synced) or by
+    hand. The lookup is a POST (no ID number in URLs or logs), rate-limited and audited; it answers with the
+    masked name, registration number and status only, and the same "not found" for an unknown number and
+    for a worker not linked to the station. The worker found is kept in the session for the add."""
     station = request.station
-    lookup = WorkerLookupForm(request.GET if "id_number" in request.GET else None, auto_id="lookup_%s")
-    found = None
+    mode = request.POST.get("mode") if request.method == "POST" else None
+    lookup = WorkerLookupForm(request.POST if mode == "lookup" else None, auto_id="lookup_%s")
+    manual = ManualWorkerForm(request.POST if mode == "manual" else None, initial={"joined_on": timezone.localdate()})
+    found = None  # the summary of the worker looked up (masked), never the profile itself
+    searched = limited = False
     synced_form = None
-    if lookup.is_bound and lookup.is_valid():
-        found = services.registered_worker_find(lookup.cleaned_data["id_number"])
-        if found is not None:
-            synced_form = SyncedWorkerForm(initial={"id_number": found.id_number, "joined_on": timezone.localdate()},
-                                           auto_id="synced_%s")
-    manual = ManualWorkerForm(request.POST if request.POST.get("mode") == "manual" else None,
-                              initial={"joined_on": timezone.localdate()})
-    if request.method == "POST":
+    status = 200
+    if mode == "lookup" and lookup.is_valid():
+        request.session.pop(LOOKUP_SESSION_KEY, None)
+        searched = True
         try:
-            if request.POST.get("mode") == "synced":
-                synced_form = SyncedWorkerForm(request.POST, auto_id="synced_%s")
-                if synced_form.is_valid():
-                    social_worker = services.registered_worker_find(synced_form.cleaned_data["id_number"])
-                    if social_worker is None:
-                        raise services.StationError(_("The social worker was not found."))
-                    found = social_worker  # shown again if the add is refused
-                    services.station_worker_add_synced(
-                        station=station, social_worker=social_worker, is_head=synced_form.cleaned_data["is_head"],
-                        joined_on=synced_form.cleaned_data["joined_on"], actor=request.user,
-                    )
-                    messages.success(request, _("%(name)s was added from the registry.") % {"name": social_worker.name})
-                    return redirect("stations:workers")
-            elif manual.is_valid():
-                data = {f: manual.cleaned_data[f] for f in ManualWorkerForm.Meta.fields}
-                worker = services.station_worker_add_manual(station=station, data=data, actor=request.user)
-                messages.success(request, _("%(name)s was added.") % {"name": worker.name})
+            social_worker = services.worker_lookup(request=request, station=station,
+                                                   id_number=lookup.cleaned_data["id_number"])
+        except services.LookupThrottled:
+            limited, status = True, 429  # the page says why
+        else:
+            if social_worker is not None:
+                request.session[LOOKUP_SESSION_KEY] = {"station": station.pk, "worker": social_worker.pk,
+                                                       "at": time.time()}
+                found = services.lookup_summary(social_worker)
+                synced_form = SyncedWorkerForm(initial={"joined_on": timezone.localdate()}, auto_id="synced_%s")
+        lookup = WorkerLookupForm(auto_id="lookup_%s")  # the number typed is not echoed back
+    elif mode == "synced":
+        synced_form = SyncedWorkerForm(request.POST, auto_id="synced_%s")
+        social_worker = _looked_up_worker(request, station)
+        try:
+            if social_worker is None:
+                raise services.StationError(_("Look the worker up by ID number first."))
+            found = services.lookup_summary(social_worker)  # shown again if the add is refused
+            if synced_form.is_valid():
+                services.station_worker_add_synced(
+                    station=station, social_worker=social_worker, is_head=synced_form.cleaned_data["is_head"],
+                    joined_on=synced_form.cleaned_data["joined_on"], actor=request.user,
+                )
+                request.session.pop(LOOKUP_SESSION_KEY, None)
+                messages.success(request, _("%(name)s was added from the registry.") % {"name": social_worker.name})
                 return redirect("stations:workers")
         except services.StationError as e:
             messages.error(request, e.message)
+    elif mode == "manual" and manual.is_valid():
+        data = {f: manual.cleaned_data[f] for f in ManualWorkerForm.Meta.fields}
+        try:
+            worker = services.station_worker_add_manual(station=station, data=data, actor=request.user)
+        except services.StationError as e:
+            messages.error(request, e.message)
+        else:
+            messages.success(request, _("%(name)s was added.") % {"name": worker.name})
+            return redirect("stations:workers")
     return render(request, "stations/worker_add.html", {
-        "station": station, "lookup": lookup, "found": found, "synced_form": synced_form, "manual": manual,
-        "found_masked": mask_id_number(found.id_number) if found else "",
-    })
+        "station": station, "lookup": lookup, "found": found, "searched": searched, "limited": limited,
+        "synced_form": synced_form, "manual": manual,
+    }, status=status)
+
+
+def _looked_up_worker(request, station):
+    """The worker this station looked up last in this session (within LOOKUP_VALID_SECONDS), if still
+    registered and linked; None otherwise."""
+    from registration.models import SocialWorker
+
+    kept = request.session.get(LOOKUP_SESSION_KEY) or {}
+    if kept.get("station") != station.pk or time.time() - kept.get("at", 0) > LOOKUP_VALID_SECONDS:
+        return None
+    worker = SocialWorker.objects.filter(pk=kept.get("worker")).first()
+    if worker is None or not services.worker_linked_to_station(worker, station):
+        return None
+    return worker
 
 
 def _station_worker(request, pk) -> StationWorker:

@@ -60,7 +60,12 @@ def export_response(request, builder: Callable[..., Table], **params):
 
     `params` are added to the query string the builder reads (and the job stores), for what the page has in
     its path rather than its query string: `export_response(request, receipts_table, notice=notice.pk)`."""
+    from accounts.reauth import has_recent_auth, reauth_redirect
     from swms.models import ExportJob
+
+    # Lists hold personal data: a file of one asks for the password again after SWMS_REAUTH_MINUTES (A6).
+    if not has_recent_auth(request):
+        return reauth_redirect(request)
     from swms.throttle import check
 
     refused = check(request, "export")  # D3: so many files per hour per user and per address

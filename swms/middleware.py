@@ -27,6 +27,18 @@ def _allowed_names():
     return {
         reverse("accounts:password-change"),
         reverse("accounts:logout"),
+        # The second factor comes before a due password change (SecondFactorRequiredMiddleware).
+        reverse("accounts:mfa-setup"),
+        reverse("accounts:mfa-verify"),
+    }
+
+
+def _second_factor_open_paths():
+    return {
+        reverse("accounts:login"),
+        reverse("accounts:logout"),
+        reverse("accounts:mfa-setup"),
+        reverse("accounts:mfa-verify"),
     }
 
 
@@ -70,6 +82,30 @@ class SessionTimeoutMiddleware:
             # the session row is written at most once per SWMS_SESSION_TOUCH_SECONDS, not on every GET.
             if last_seen is None or now - last_seen >= timedelta(seconds=settings.SWMS_SESSION_TOUCH_SECONDS):
                 request.session[SESSION_LAST_SEEN] = now.isoformat()
+        return self.get_response(request)
+
+
+class SecondFactorRequiredMiddleware:
+    """An official or operator (or an account that opted in) who has given the password but not yet the second
+    factor in this session reaches only the enrolment/verification pages, logout and static files (A5). It runs
+    before PasswordChangeRequiredMiddleware: a password alone cannot change the password."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(_ALWAYS_ALLOWED_PREFIXES)
+            and request.path not in _second_factor_open_paths()
+        ):
+            from accounts import mfa
+
+            if mfa.session_needs_mfa(request):
+                back = request.get_full_path() if request.method == "GET" else ""
+                return _full_page_redirect(request, redirect(mfa.step_url(request, back)))
         return self.get_response(request)
 
 

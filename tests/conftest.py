@@ -46,6 +46,13 @@ def _todays_dates():
     today.refresh()
 
 
+@pytest.fixture(autouse=True)
+def _no_second_factor(settings):
+    """Tests that are not about the second factor log officials in without it (force_login, the login form in
+    the browser tests); tests/test_mfa.py turns SWMS_MFA_REQUIRED back on."""
+    settings.SWMS_MFA_REQUIRED = False
+
+
 @pytest.fixture
 def regions(db):
     """The fixture tree as {name: Region}."""
