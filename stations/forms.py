@@ -114,12 +114,8 @@ class ManualWorkerForm(BootstrapFormMixin, forms.ModelForm):
 
 
 class SyncedWorkerForm(BootstrapFormMixin, forms.Form):
-    # The ID number looked up, not a database id: a station reaches the registry only by the number
-    # a worker gives it, never by walking ids.
-    id_number = forms.CharField(widget=forms.HiddenInput)
-
-    def clean_id_number(self):
-        return validate_ric(self.cleaned_data["id_number"])
+    # No ID number and no database id: the worker is the one this station looked up last by the ID number the
+    # worker gave it (kept in the session by the view), so the page never sends the number back.
     is_head = forms.BooleanField(label=_("station head"), required=False)
     joined_on = forms.DateField(label=_("joined on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 

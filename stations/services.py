@@ -7,6 +7,7 @@ import datetime
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
@@ -16,6 +17,7 @@ from accounts.operator_roles import OPERATE_SYSTEM, can
 from accounts.services import generate_initial_password, security_event_record, sessions_end_for
 from registration.models import Organization, Registration, SocialWorker
 from reports import aggregates
+from swms.pii import mask_name
 from swms.workflow import State
 
 from .models import (
@@ -269,17 +271,103 @@ def registry_values(worker: SocialWorker) -> dict:
 
 
 def registered_worker_find(id_number: str) -> SocialWorker | None:
-    """The registered social worker with this ID number (a valid registration), if any."""
+    """The registered social worker with this ID number (a valid registration), if any. Not for station
+    accounts: they reach the registry only through `registered_worker_linked` (issue #16)."""
     return (
         SocialWorker.objects.filter(id_number=id_number, registrations__status=Registration.Status.VALID)
         .distinct().first()
     )
 
 
+def station_link_region(station: Station) -> Region:
+    """The region whose workers a station may look up: its own subtree; for a room (室, a village or
+    community) the town or street above it, since a worker's work region goes down to the town only."""
+    if station.region.level == "village":
+        return station.region.ancestor_at("town") or station.region
+    return station.region
+
+
+def _linked_filter(station: Station, today: datetime.date | None = None) -> Q:
+    """Registered workers linked to the station: their work region (profile) or a valid registration's
+    region lies in the station's link region, or their employer is an organization operating it today."""
+    region = station_link_region(station)
+    within = {"tree_id": region.tree_id, "lft__gte": region.lft, "rght__lte": region.rght}
+    linked = Q(**{f"work_region__{k}": v for k, v in within.items()})
+    linked |= Q(pk__in=Registration.objects.filter(
+        status=Registration.Status.VALID, **{f"region__{k}": v for k, v in within.items()}).values("worker_id"))
+    employers = [name.strip() for name in StationOperator.objects.current(today).filter(station=station)
+                 .values_list("organization__name", flat=True) if name.strip()]
+    if employers:
+        linked |= Q(employer__in=employers)
+    return linked
+
+
+def registered_worker_linked(station: Station, id_number: str) -> SocialWorker | None:
+    """The registered social worker with this ID number if they are linked to the station (see
+    `_linked_filter`); None both for an unknown number and for a worker not linked, so a station cannot
+    tell the two apart (no oracle over the registry)."""
+    return (
+        SocialWorker.objects.filter(id_number=id_number, registrations__status=Registration.Status.VALID)
+        .filter(_linked_filter(station)).distinct().first()
+    )
+
+
+def worker_linked_to_station(social_worker: SocialWorker, station: Station) -> bool:
+    return SocialWorker.objects.filter(pk=social_worker.pk).filter(_linked_filter(station)).exists()
+
+
+def lookup_summary(social_worker: SocialWorker) -> dict:
+    """All a station sees of a looked-up worker before adding them: masked name, registration number and
+    status (no ID number, phone, employer or full name)."""
+    registration = (
+        Registration.objects.filter(worker=social_worker, status=Registration.Status.VALID)
+        .order_by("-valid_to").first()
+    )
+    return {
+        "masked_name": mask_name(social_worker.name),
+        "registration_no": registration.registration_no if registration else "",
+        "status": registration.get_status_display() if registration else "",
+        "valid_to": registration.valid_to if registration else None,
+    }
+
+
+class LookupThrottled(StationError):
+    """Too many registry lookups: the page answers 429."""
+
+
+def worker_lookup(*, request, station: Station, id_number: str) -> SocialWorker | None:
+    """A station's registry lookup by ID number (the add-worker page): rate-limited per station account and
+    per client address (SWMS_WORKER_LOOKUP_PER_HOUR), and written to the security event log with the ID
+    number masked (WORKER_LOOKUP; success = found and linked). Returns the linked worker or None."""
+    from django.conf import settings
+
+    from swms import ratelimit
+    from swms.http import client_ip
+
+    limit = settings.SWMS_WORKER_LOOKUP_PER_HOUR
+    account_ok = ratelimit.hit(f"worker-lookup:user:{request.user.pk}", limit, 3600)
+    ip_ok = ratelimit.hit(ratelimit.key_for("worker-lookup:ip", client_ip(request) or "unknown"), limit, 3600)
+    if not (account_ok and ip_ok):
+        security_event_record(kind=SecurityEvent.Kind.RATE_LIMITED, request=request, username=id_number,
+                              success=False,
+                              detail=f"worker lookup of station {station.code}: over {limit} per hour "
+                                     f"({'account' if not account_ok else 'address'})")
+        raise LookupThrottled(_("Too many registry lookups. For the workers' privacy the number of lookups per "
+                                "hour is limited; please try again later or enter the worker by hand."))
+    found = registered_worker_linked(station, id_number)
+    security_event_record(kind=SecurityEvent.Kind.WORKER_LOOKUP, request=request, username=id_number,
+                          success=found is not None,
+                          detail=f"station {station.code}: {'found and linked' if found else 'not found or not linked'}")
+    return found
+
+
 def station_worker_add_synced(*, station: Station, social_worker: SocialWorker, is_head: bool = False,
                               joined_on: datetime.date | None = None, actor: User) -> StationWorker:
     if not Registration.objects.filter(worker=social_worker, status=Registration.Status.VALID).exists():
         raise StationError(_("This person has no valid registration; enter them by hand instead."))
+    if actor.kind in (UserKind.STATION, UserKind.ORGANIZATION) and not worker_linked_to_station(social_worker, station):
+        raise StationError(_("This person is not linked to your station in the registry (work region or employer); "
+                             "enter them by hand instead."))
     return _worker_create(station, {
         **registry_values(social_worker), "is_head": is_head, "joined_on": joined_on or timezone.localdate(),
     }, StationWorker.Source.SYNCED, social_worker, actor)

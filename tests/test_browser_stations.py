@@ -9,6 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from stations.models import Station, StationWorker
+from swms.pii import mask_name
 from tests.conftest import PASSWORD, make_user
 from tests.factories import RegistrationFactory, SocialWorkerFactory, make_id_number
 from tests.test_browser_registration import _login, _logout
@@ -87,7 +88,7 @@ def test_county_creates_a_station_and_the_station_adds_workers(
     page.get_by_test_id("worker-add").click()
     page.get_by_test_id("add-synced").get_by_label("身份证号").fill(registered.id_number)
     page.get_by_role("button", name="查询").click()
-    expect(page.get_by_test_id("found")).to_contain_text(registered.name)
+    expect(page.get_by_test_id("found")).to_contain_text(mask_name(registered.name))  # masked before adding
     page.get_by_test_id("add-synced").get_by_label("站长").check()
     page.get_by_role("button", name="添加该社工").click()
     expect(page.get_by_test_id("worker-table")).to_contain_text(registered.name)

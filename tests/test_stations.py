@@ -14,7 +14,7 @@ from accounts.models import Region, UserKind
 from registration.models import Organization
 from stations import services
 from stations.models import Station, StationCodeSequence, StationOperator, StationWorker, Tier, WorkerLevel
-from swms.pii import mask_phone
+from swms.pii import mask_name, mask_phone
 from tests.conftest import make_user
 from tests.factories import RegistrationFactory, SocialWorkerFactory, make_id_number
 from tests.today import TODAY
@@ -303,10 +303,9 @@ def test_station_adds_synced_and_manual_workers_through_pages(alice, regions, cl
     station, _pw = create_station(alice, regions)
     sw = registered(regions)
     station_login(client, station)
-    page = client.get(reverse("stations:worker-add"), {"id_number": sw.id_number}).content.decode()
-    assert 'data-testid="found"' in page and sw.name in page
-    client.post(reverse("stations:worker-add"), {"mode": "synced", "id_number": sw.id_number, "is_head": "on",
-                                                 "joined_on": "2026-01-05"})
+    page = client.post(reverse("stations:worker-add"), {"mode": "lookup", "id_number": sw.id_number}).content.decode()
+    assert 'data-testid="found"' in page and mask_name(sw.name) in page and sw.name not in page
+    client.post(reverse("stations:worker-add"), {"mode": "synced", "is_head": "on", "joined_on": "2026-01-05"})
     client.post(reverse("stations:worker-add"), {
         "mode": "manual", "name": "王手工", "gender": "male", "id_number": make_id_number(), "mobile": "13700000000",
         "employer": "洪桥街道社工站", "level": "assistant", "certificate_no": "ZS2022001", "joined_on": "2026-01-05",
@@ -314,15 +313,16 @@ def test_station_adds_synced_and_manual_workers_through_pages(alice, regions, cl
     page = client.get(reverse("stations:workers")).content.decode()
     assert 'data-testid="source-synced"' in page and 'data-testid="source-manual"' in page
     assert list(station.workers.order_by("source").values_list("source", flat=True)) == ["manual", "synced"]
-    page = client.get(reverse("stations:worker-add"), {"id_number": make_id_number()}).content.decode()
+    page = client.post(reverse("stations:worker-add"), {"mode": "lookup", "id_number": make_id_number()}).content.decode()
     assert 'data-testid="not-found"' in page and 'data-testid="found"' not in page
     # A bad check digit is refused with a message, not looked up.
-    page = client.get(reverse("stations:worker-add"), {"id_number": "440104199001011234"}).content.decode()
+    page = client.post(reverse("stations:worker-add"), {"mode": "lookup", "id_number": "440104199001011234"}).content.decode()
     assert "invalid-feedback" in page and 'data-testid="not-found"' not in page
 
 
 def test_synced_add_goes_by_id_number_only(alice, regions, client):
-    """The registry is reached by the ID number the worker gives, never by a database id."""
+    """The registry is reached by the ID number the worker gives (a lookup first), never by a database id or an
+    ID number posted straight to the add."""
     station, _pw = create_station(alice, regions)
     unregistered = SocialWorkerFactory(work_region=regions["洪桥街道"])
     station_login(client, station)
@@ -337,6 +337,7 @@ def test_station_cannot_open_another_stations_worker(alice, regions, client):
     station, _pw = create_station(alice, regions)
     other, _pw = create_station(alice, regions, name="北京街道社工站", region=regions["北京街道"])
     sw = registered(regions)
+    type(sw).objects.filter(pk=sw.pk).update(work_region=regions["北京街道"])  # linked to the other station
     post = services.station_worker_add_synced(station=other, social_worker=sw, actor=other.account)
     station_login(client, station)
     assert client.get(reverse("stations:worker-edit", args=[post.pk])).status_code == 404
