@@ -101,3 +101,11 @@ def run_import_step(job_id: int, phase: str) -> str:
     from swms.import_jobs import run_step
 
     return run_step(job_id, phase)
+
+
+@shared_task
+def purge_expired_records_task() -> dict:
+    """Beat, daily: records and files past their retention (swms.retention.purge); idempotent."""
+    from swms.retention import purge
+
+    return purge()
