@@ -103,7 +103,29 @@ class SwmsUserAdmin(SimpleHistoryAdmin, UserAdmin):
 
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(admin.ModelAdmin):
-    """The security log is evidence: read-only for everyone; the auditor alone reads it (三员)."""
+    """The security log is evidence: read-only for everyone; the auditor alone reads it (三员), and checks its
+    hash chain from here (the result of `manage.py verify_audit_chain`)."""
+
+    change_list_template = "admin/accounts/securityevent/change_list.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [path("verify-chain/", self.admin_site.admin_view(self.verify_chain_view),
+                     name="accounts_securityevent_verify_chain"), *super().get_urls()]
+
+    def verify_chain_view(self, request):
+        from django.template.response import TemplateResponse
+
+        from .audit_chain import verify
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        checked, broken = verify()
+        return TemplateResponse(request, "admin/accounts/securityevent/verify_chain.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": _("Audit chain"),
+            "checked": checked, "broken": broken,
+        })
 
     list_display = ("created_at", "kind", "username", "actor", "ip_address", "success")
     list_filter = ("kind", "success")

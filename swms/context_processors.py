@@ -41,7 +41,7 @@ def shell(request):
         "shell_user": user if signed_in else None,
         # The operator's capabilities (三员, accounts/operator_roles.py) for the navigation: no query.
         "ops": {"system": can(user, OPERATE_SYSTEM), "accounts": can(user, MANAGE_ACCOUNTS),
-                "audit": can(user, READ_AUDIT_LOGS), "role": operator_role(user)} if signed_in else {},
+                "audit": can(user, READ_AUDIT_LOGS), "role": operator_role(user) or ("superuser" if user.is_superuser else "")} if signed_in else {},
         # Lazy: counted only when a template shows it (the top bar), one indexed query.
         "unread_messages": SimpleLazyObject(unread),
         # Notices that reached the user and are not opened yet (computed from scope, one query).

@@ -34,6 +34,7 @@ ADMIN_MATRIX = [
     ("users", lambda: _admin("accounts.user"), (403, 200, 403)),
     ("add user", lambda: _admin("accounts.user", "add"), (403, 200, 403)),
     ("security log", lambda: _admin("accounts.securityevent"), (403, 403, 200)),
+    ("audit chain check", lambda: reverse("admin:accounts_securityevent_verify_chain"), (403, 403, 200)),
     ("review log", lambda: _admin("swms.reviewlog"), (403, 403, 200)),
     ("user history records", lambda: _admin("accounts.historicaluser"), (403, 403, 200)),
     ("lockouts", lambda: _admin("axes.accessattempt"), (403, 200, 200)),
@@ -100,6 +101,17 @@ def test_auditor_cannot_change_or_delete_a_log_row(client, operators, alice):
     event.refresh_from_db()
     assert SecurityEvent.objects.filter(pk=event.pk, username="alice").exists()
     assert ReviewLog.objects.filter(pk=log.pk).exists()
+
+
+def test_auditor_reads_the_audit_chain_result(client, operators, alice):
+    from accounts.services import security_event_record
+
+    security_event_record(kind=SecurityEvent.Kind.LOGIN, username="alice", target=alice)
+    client.force_login(operators["audit"])
+    assert reverse("admin:accounts_securityevent_verify_chain") in client.get(
+        _admin("accounts.securityevent")).content.decode()
+    page = client.get(reverse("admin:accounts_securityevent_verify_chain")).content.decode()
+    assert 'data-testid="chain-intact"' in page
 
 
 def test_auditor_cannot_unlock_or_clean_lockouts(client, operators):
