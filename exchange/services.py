@@ -48,6 +48,7 @@ from registration.models import CERecord, Certificate, Organization, Qualificati
 from reports import aggregates
 from services.models import MonthlySummary
 from stations.models import Station, StationFunding, StationOperator
+from swms.encrypted_fields import encrypt_row, encrypted_pairs, with_hash_fields
 from swms.ids import validate_ric
 from swms.pii import mask_id_number
 
@@ -1066,6 +1067,9 @@ def insert_rows(model, rows: list[dict]) -> None:
         return
     from psycopg.types.json import Jsonb
 
+    pairs = encrypted_pairs(model)  # ID and mobile numbers: a Fernet token and its keyed hash (P2)
+    if pairs:
+        rows = [encrypt_row(pairs, row) for row in rows]
     now = timezone.now()
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     plan = []  # (attname, constant default or None, callable default or None, is JSON)
@@ -1098,11 +1102,15 @@ def update_rows(model, rows: list[dict], fields: list[str]) -> None:
     over ten minutes for a province's 150,000 changed workers."""
     if not rows:
         return
+    fields = with_hash_fields(model, list(fields))  # an encrypted field's hash is written with it
     if connection.vendor != "postgresql":
         model.objects.bulk_update([model(**row) for row in rows], fields, batch_size=500)
         return
     from psycopg.types.json import Jsonb
 
+    pairs = encrypted_pairs(model)
+    if pairs:
+        rows = [encrypt_row(pairs, row) for row in rows]
     qn = connection.ops.quote_name
     meta = model._meta
     table, pk = qn(meta.db_table), qn(meta.pk.column)

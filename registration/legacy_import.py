@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Region, RegionLevel, User, UserKind
+from accounts.usernames import worker_username
 from reports import aggregates
 from swms.import_values import Column, ImportValueError, clean, parse_date, parse_id_number, parse_year
 from swms.imports import ID_NUMBER_HELP, ID_NUMBER_LABELS, ImportKind, RegionLookup, register
@@ -469,7 +470,7 @@ class _Plan:
         if worker is None:
             # Unusable as set_unusable_password() makes it ("!" and 40 random characters), from one urandom call
             # instead of 40 secrets.choice calls: a tenth of the import's Python time at 100,000 rows.
-            user = User(username=id_number, kind=UserKind.SOCIAL_WORKER, id_number=id_number, full_name=newest.name,
+            user = User(username=worker_username(), kind=UserKind.SOCIAL_WORKER, id_number=id_number, full_name=newest.name,
                         phone=self._phone_for(mobile, phones_taken),
                         password=UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(20))
             if mobile and user.phone is None:
@@ -558,9 +559,9 @@ class _Plan:
             for worker in self.new_workers:
                 worker.user_id = worker.user.pk
             bulk_create_with_history(self.new_workers, SocialWorker, **history)
-            User.objects.bulk_update(self.changed_users, ["phone"], batch_size=BATCH)
+            User.objects.bulk_update(self.changed_users, ["phone", "phone_hash"], batch_size=BATCH)
             bulk_update_with_history(self.changed_workers, SocialWorker,
-                                     ["mobile", "employer", "work_region", "updated_at"], **history)
+                                     ["mobile", "mobile_hash", "employer", "work_region", "updated_at"], **history)
             for registration in self.new_registrations:
                 registration.worker_id = registration.worker.pk
                 registration.qualification_id = registration.qualification.pk

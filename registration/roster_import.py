@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from swms.encrypted_fields import encrypt_value, hash_value
 from swms.import_values import Column, ImportValueError, clean, parse_id_number, parse_year
 from swms.imports import ID_NUMBER_EXAMPLE, ID_NUMBER_HELP, ID_NUMBER_LABELS, ImportKind, register
 from swms.xlsx_import import ImportFileError, ImportReport, iter_table, write_error_workbook
@@ -54,7 +55,11 @@ LEVEL_NAMES = {
 }
 BATCH = 5000
 FIELDS = ("name", "id_number", "level", "exam_year", "issuing_province")
-# A checked row: (certificate_no, *FIELDS); a stored one: (pk, *FIELDS).
+# A checked row: (certificate_no, *FIELDS); a stored one: (pk, *STORED), the ID number by its keyed hash (the
+# column holds ciphertext, swms.encrypted_fields): the same number has the same hash.
+STORED = ("name", "id_number_hash", "level", "exam_year", "issuing_province")
+# What an update writes: an update never changes the ID number (another number is refused).
+UPDATED = ("name", "level", "exam_year", "issuing_province")
 _LEVEL_VALUES = {name: level.value for name, level in LEVEL_NAMES.items()}  # plain str, as COPY writes it
 _LOCK_KEY = 0x53574D5351  # pg_advisory_xact_lock: one roster import writes at a time
 # A value longer than its column would fail the whole COPY: refused on its row instead.
@@ -222,42 +227,45 @@ class _Writer:
             if self.postgres and not self.dry_run:
                 if self.copy is None:
                     self.copy = self.stack.enter_context(self.copy_cursor())
-                self.copy.write_row((*row, Qualification.Source.ROSTER.value, self.created_at))
+                # One Fernet encryption and one HMAC per new row (swms.encrypted_fields).
+                self.copy.write_row((row[0], row[1], encrypt_value(row[2]), hash_value(row[2]), *row[3:],
+                                     Qualification.Source.ROSTER.value, self.created_at))
             else:
                 self.to_create.append(row)
         elif own_province and current[5] not in ("", own_province):
             report.errors.append((line, raw, _("certificate number %(no)s belongs to another province's roster")
                                   % {"no": row[0]}))
-        elif current[2] != row[2]:
+        elif current[2] != hash_value(row[2]):
             report.errors.append((line, raw, _("certificate number %(no)s is already registered to another ID "
                                                "number") % {"no": row[0]}))
         else:
-            new = (*row[1:5], row[5] or current[5])  # an empty province keeps the stored one
-            if new != current[1:]:
+            new = (row[1], row[3], row[4], row[5] or current[5])  # an empty province keeps the stored one
+            if new != (current[1], *current[3:]):
                 report.updated += 1
                 self.to_update.append((current[0], *new))
             else:
                 report.unchanged += 1
 
     def lookup(self, numbers: list[str]) -> dict[str, tuple]:
-        """certificate number → (pk, *FIELDS) of those already stored."""
+        """certificate number → (pk, *STORED) of those already stored."""
         if self.postgres:
             # One text parameter split by the server, not thousands of placeholders or an array that psycopg
             # quotes element by element in Python; a checked certificate number has no white space.
             c = self.column
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"SELECT {c['certificate_no']}, {c['pk']}, {', '.join(c[f] for f in FIELDS)} "  # noqa: S608
+                    f"SELECT {c['certificate_no']}, {c['pk']}, {', '.join(c[f] for f in STORED)} "  # noqa: S608
                     f"FROM {self.table} WHERE {c['certificate_no']} = ANY(string_to_array(%s, E'\\n'))",
                     ["\n".join(numbers)])
                 return {row[0]: row[1:] for row in cursor.fetchall()}
-        rows = Qualification.objects.filter(certificate_no__in=numbers).values_list("certificate_no", "pk", *FIELDS)
+        rows = Qualification.objects.filter(certificate_no__in=numbers).values_list("certificate_no", "pk", *STORED)
         return {row[0]: row[1:] for row in rows}
 
     @contextmanager
     def copy_cursor(self):
         c = self.column
-        names = ", ".join(c[f] for f in ("certificate_no", *FIELDS, "source", "created_at"))
+        names = ", ".join(c[f] for f in ("certificate_no", "name", "id_number", "id_number_hash", *FIELDS[2:],
+                                            "source", "created_at"))
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {self.table} ({names}) FROM STDIN") as copy:
             yield copy
 
@@ -270,18 +278,18 @@ class _Writer:
                  for no, name, id_number, level, year, province in rows], batch_size=1000)
 
     def update(self, rows: list[tuple]) -> None:
-        """Write (pk, *FIELDS) rows."""
+        """Write (pk, *UPDATED) rows."""
         if not rows:
             return
         if not self.postgres:
-            objs = [Qualification(pk=pk, **dict(zip(FIELDS, values, strict=True))) for pk, *values in rows]
-            Qualification.objects.bulk_update(objs, list(FIELDS), batch_size=1000)
+            objs = [Qualification(pk=pk, **dict(zip(UPDATED, values, strict=True))) for pk, *values in rows]
+            Qualification.objects.bulk_update(objs, list(UPDATED), batch_size=1000)
             return
         meta, c = Qualification._meta, self.column
-        fields = [meta.pk, *(meta.get_field(f) for f in FIELDS)]
+        fields = [meta.pk, *(meta.get_field(f) for f in UPDATED)]
         placeholder = "(" + ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields) + ")"
-        names = ", ".join([c["pk"], *(c[f] for f in FIELDS)])
-        assignments = ", ".join(f"{c[f]} = v.{c[f]}" for f in FIELDS)
+        names = ", ".join([c["pk"], *(c[f] for f in UPDATED)])
+        assignments = ", ".join(f"{c[f]} = v.{c[f]}" for f in UPDATED)
         # Only quoted identifiers and placeholders are formatted in; the values are bound.
         sql = (f"WITH v ({names}) AS (VALUES {', '.join([placeholder] * len(rows))}) "  # noqa: S608
                f"UPDATE {self.table} SET {assignments} FROM v WHERE {self.table}.{c['pk']} = v.{c['pk']}")

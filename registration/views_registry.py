@@ -14,7 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.views import region_tree_root_for
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
-from swms.ids import normalize_ric
+from swms.id_search import PARAM as ID_HASH_PARAM
+from swms.id_search import id_hash, id_hash_filter, id_query_redirect
 from swms.models import Action
 from swms.pagination import bounded_count, paginate
 from swms.pii import mask_id_number
@@ -37,26 +38,22 @@ from .services import oversight
 PAGE_SIZE = 25
 
 
-def _registry(request, *, id_number: str = ""):
+def _registry(request):
     """The scoped, filtered registry of the page and of its export: (filterset, region, on_date). An ID number
-    comes only from a POSTed form, never from the address."""
+    never comes from the address: only its keyed hash `idh` (swms.id_search)."""
     today = timezone.localdate()
     workers, region = within_requested_region(SocialWorker.objects.visible_to(request.user), request)
+    workers = id_hash_filter(workers, "id_number", id_hash(request))
     data = request.GET.copy()
     data.pop("id_number", None)
-    if id_number:
-        data["id_number"] = id_number
     filterset = RegistryFilter(data, queryset=registry_queryset(workers=workers, on_date=today), on_date=today)
     return filterset, region, today
 
 
-def _is_id_number(value: str) -> bool:
-    return len(normalize_ric("".join(value.split()))) == 18
-
-
 def _is_lookup(request) -> bool:
     """A search of the registry (name, ID number or certificate number typed), not paging a list."""
-    return bool(request.POST.get("id_number", "").strip() or request.GET.get("q", "").strip())
+    return bool(request.POST.get("id_number", "").strip() or request.GET.get("q", "").strip()
+                or request.GET.get(ID_HASH_PARAM))
 
 
 @login_required
@@ -64,18 +61,20 @@ def _is_lookup(request) -> bool:
 @require_http_methods(["GET", "POST"])
 @rate_limited("registry", when=_is_lookup)
 def registry_list(request):
-    """Registered workers with their current registration; an exact ID number is searched by POST."""
+    """Registered workers with their current registration. An exact ID number is POSTed (or typed into the
+    name box) and answered by a redirect to the page with its keyed hash `idh` instead (swms.id_search)."""
+    moved = id_query_redirect(request, post_field="id_number" if request.method == "POST" else None)
+    if moved is not None:
+        return moved
     if export_requested(request):
         return export_response(request, registry_table)
-    id_number = request.POST.get("id_number", "").strip() if request.method == "POST" else ""
-    filterset, region, today = _registry(request, id_number=id_number)
+    filterset, region, today = _registry(request)
     page = paginate(request, filterset.qs, PAGE_SIZE)
     rows = [registry_row(r, on_date=today) for r in page]
     q = request.GET.get("q", "").strip()
-    # An ID number typed into the name box matches exactly, but is written back nowhere on the page.
-    id_search = bool(id_number) or _is_id_number(q)
+    id_search = id_hash(request) is not None
     query = request.GET.copy()
-    for name in ("page", "id_number", *(("q",) if id_search else ())):
+    for name in ("page", "id_number", ID_HASH_PARAM):
         query.pop(name, None)
     return render(request, "registration/registry/list.html", {
         "filterset": filterset, "page": page, "rows": rows, "region": region, "today": today,

@@ -41,6 +41,7 @@ from stations.imports import (
     tick,
     yes_no,
 )
+from swms.encrypted_fields import with_hash_fields
 from swms.import_values import Column, ImportValueError, clean
 from swms.imports import ID_NUMBER_HELP, ID_NUMBER_LABELS, ImportKind, register
 from swms.xlsx_import import ImportReport, cells, read_table
@@ -244,7 +245,7 @@ def clients_import(*, path, dry_run: bool = False, progress: Callable[[int, int]
         with transaction.atomic():
             bulk_create_with_history(to_create, Client, **history)
             if to_update:
-                bulk_update_with_history(to_update, Client, sorted(fields), **history)
+                bulk_update_with_history(to_update, Client, with_hash_fields(Client, sorted(fields)), **history)
             if types_changed:
                 # The person types their activities are found by (stored on each activity).
                 links = Activity.clients.through.objects.filter(client_id__in=types_changed)

@@ -87,12 +87,12 @@ class ClientChoiceField(forms.ModelMultipleChoiceField):
 
 # The picker's search returns at most this many clients: type more to narrow it.
 PICKER_LIMIT = 20
-_ID_TAIL = re.compile(r"\d{3,17}X?")
+_PHONE = re.compile(r"[0-9+\-]{5,30}")
 
 
 def client_picker_matches(queryset, q: str):
-    """Clients of `queryset` matching the picker's query: a name, the tail of the ID number, or a phone
-    number (a whole ID number matches exactly)."""
+    """Clients of `queryset` matching the picker's query: part of a name, or a whole ID number or phone number
+    (exactly: both are encrypted at rest, swms.encrypted_fields, so no part of them can be searched)."""
     q = q.strip()
     if not q:
         return queryset.none()
@@ -100,10 +100,8 @@ def client_picker_matches(queryset, q: str):
     if len(number) == 18:
         return queryset.filter(id_number=number)
     query = Q(name__icontains=q)
-    if _ID_TAIL.fullmatch(number):
-        query |= Q(id_number__endswith=number)
-        if number.isdigit():
-            query |= Q(phone__contains=number)
+    if _PHONE.fullmatch(q):
+        query |= Q(phone=q)
     return queryset.filter(query)
 
 

@@ -59,7 +59,8 @@ def with_person_type(queryset, value: str):
 
 
 def search_clients(queryset, value: str):
-    """A whole ID number matches exactly; otherwise name, phone or part of the ID number."""
+    """A whole ID number or phone number matches exactly (both encrypted at rest: no part of them can be
+    searched); otherwise part of the name."""
     value = value.strip()
     if not value:
         return queryset
@@ -68,7 +69,7 @@ def search_clients(queryset, value: str):
         return queryset.filter(id_number=number)
     query = Q(name__icontains=value)
     if value.isdigit():
-        query |= Q(phone__contains=value) | Q(id_number__contains=value)
+        query |= Q(phone=value)
     return queryset.filter(query)
 
 

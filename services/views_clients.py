@@ -14,6 +14,7 @@ from accounts.views import region_tree_root_for
 from stations.current import station_required
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
+from swms.id_search import id_hash, id_hash_filter, id_query_redirect
 from swms.pagination import paginate
 from swms.pii import mask_id_number, mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
@@ -59,7 +60,12 @@ def _station_clients(request):
 @login_required
 @station_required
 def client_list(request):
-    filterset = StationClientFilter(request.GET or None, queryset=_station_clients(request).active())
+    # An ID number typed into the search box leaves the address as its keyed hash (swms.id_search).
+    moved = id_query_redirect(request)
+    if moved is not None:
+        return moved
+    clients = id_hash_filter(_station_clients(request).active(), "id_number", id_hash(request))
+    filterset = StationClientFilter(request.GET or None, queryset=clients)
     qs = filterset.qs.order_by("-created_at", "-id")
     page = paginate(request, qs, PAGE_SIZE)
     _with_type_labels(page.object_list)
@@ -102,7 +108,6 @@ def client_detail(request, pk):
     return render(request, "services/clients/detail.html", {
         "client": client, "activities": _activities_page(request, client),
         "activity_url": _activity_url("services:activity-detail"), "official": False,
-        "id_number": client.id_number, "phone": client.phone,
     })
 
 
@@ -146,6 +151,7 @@ def _official_rows(request):
     user = request.user
     qs = Client.objects.visible_to(user).active().filter(station__deleted_at__isnull=True)
     qs, region = within_requested_region(qs, request)
+    qs = id_hash_filter(qs, "id_number", id_hash(request))
     filterset = OfficialClientFilter(request.GET or None, queryset=qs)
     qs = filterset.qs.select_related("station", "station__region").order_by("station__code", "-created_at", "-id")
     return qs, filterset, region
@@ -154,6 +160,9 @@ def _official_rows(request):
 @login_required
 @official_required
 def official_client_list(request):
+    moved = id_query_redirect(request)
+    if moved is not None:
+        return moved
     qs, filterset, region = _official_rows(request)
     if export_requested(request):
         return export_response(request, client_table)

@@ -34,6 +34,7 @@ from registration.models import Organization, QualificationLevel, Registration, 
 from reports import aggregates
 from services.clients import gender_from_ric
 from swms.domains import ServiceDomain
+from swms.encrypted_fields import with_hash_fields
 from swms.import_values import Column, ImportValueError, clean, header_key, parse_date, parse_id_number
 from swms.imports import ID_NUMBER_HELP, ID_NUMBER_LABELS, ImportKind, RegionLookup, register
 from swms.workflow import State
@@ -974,7 +975,8 @@ def station_workers_import(*, path, dry_run: bool = False, progress: Callable[[i
         with transaction.atomic():
             bulk_create_with_history(to_create, StationWorker, **history)
             if to_update:
-                bulk_update_with_history(to_update, StationWorker, sorted(update_fields), **history)
+                bulk_update_with_history(to_update, StationWorker, with_hash_fields(StationWorker, sorted(update_fields)),
+                                         **history)
             aggregates.touch((aggregates.STATIONS,), *touched)  # whether each station meets the staffing rules
     return finish_report(report, path, table, progress)
 

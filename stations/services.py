@@ -17,6 +17,7 @@ from accounts.operator_roles import OPERATE_SYSTEM, can
 from accounts.services import generate_initial_password, security_event_record, sessions_end_for
 from registration.models import Organization, Registration, SocialWorker
 from reports import aggregates
+from swms.encrypted_fields import with_hashes
 from swms.pii import mask_name
 from swms.workflow import State
 
@@ -431,7 +432,7 @@ def station_workers_sync_from_registry(social_worker: SocialWorker) -> int:
     )
     for station in Station.objects.filter(pk__in=posts.values("station_id")):
         aggregates.station_workers_changed(station)  # a level or practice start may change the staffing
-    return posts.update(**values)
+    return posts.update(**with_hashes(StationWorker, values))  # the ID/mobile hashes too (P2)
 
 
 # --- Staffing rules (Shenmu measures) ------------------------------------------------------------

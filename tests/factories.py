@@ -32,7 +32,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     kind = UserKind.SOCIAL_WORKER
     id_number = factory.LazyFunction(make_id_number)
-    username = factory.SelfAttribute("id_number")
+    # Not the ID number (P1/P2): workers sign in with their ID or mobile number; the username is a handle.
+    username = factory.Sequence(lambda n: f"sw{n:010d}")
     full_name = factory.Sequence(lambda n: f"社工{n}")
     phone = factory.Sequence(lambda n: f"139{n:08d}")
     password = factory.PostGenerationMethodCall("set_password", "Swms#Test2026")

@@ -293,7 +293,7 @@ def test_review_queue_filters(client, worker_in, alice):
     client.force_login(alice)
     url = reverse("registration:review-queue")
     assert list(client.get(url, {"waiting": "14"}).context["page"]) == [first]
-    assert list(client.get(url, {"q": other_worker.id_number}).context["page"]) == [second]
+    assert list(client.get(url, {"q": other_worker.id_number}, follow=True).context["page"]) == [second]
     assert list(client.get(url, {"q": other_worker.name}).context["page"]) == [second]
     town = other_worker.work_region
     assert list(client.get(url, {"region": town.pk}).context["page"]) == [second]

@@ -349,7 +349,8 @@ def test_official_worker_overview_scoped_and_searchable(alice, charlie, regions,
     sw = registered(regions)
     services.station_worker_add_synced(station=station, social_worker=sw, actor=station.account)
     client.force_login(alice)
-    assert sw.name in client.get(reverse("stations:worker-overview"), {"q": sw.id_number}).content.decode()
+    assert sw.name in client.get(reverse("stations:worker-overview"), {"q": sw.id_number},
+                                 follow=True).content.decode()
     assert sw.name in client.get(reverse("stations:worker-overview"), {"station": station.code[:12]}).content.decode()
     assert sw.name not in client.get(reverse("stations:worker-overview"), {"station": "不存在"}).content.decode()
     client.force_login(charlie)

@@ -263,6 +263,8 @@ def run(args):
 
     from django.db import models as djm
 
+    from swms.encrypted_fields import encrypt_row, encrypted_pairs
+
     def columns_of(model):
         cols = []
         for f in model._meta.concrete_fields:
@@ -284,9 +286,13 @@ def run(args):
         cols = columns_of(model)
         table = model._meta.db_table
         names = ", ".join(f'"{c[1]}"' for c in cols)
+        # ID and mobile numbers as the columns hold them: a Fernet token and its keyed hash (P2).
+        pairs = encrypted_pairs(model)
         n = 0
         with cur.copy(f"COPY {table} ({names}) FROM STDIN") as cp:
             for row in rows:
+                if pairs:
+                    row = encrypt_row(pairs, row)
                 out = []
                 for attname, _col, default, is_json in cols:
                     v = row.get(attname, default)

@@ -222,6 +222,8 @@ def page_list(regions, station):
     clients, activities = reverse("services:official-client-list"), reverse("services:official-activity-list")
     apps, profiles = reverse("registration:review-queue"), reverse("registration:profile-queue")
     registry = reverse("registration:registry")
+    from swms.encrypted_fields import hash_value
+
     some_client = (
         SClient.objects.filter(station__region__parent=county, deleted_at__isnull=True)
         .exclude(id_number="")
@@ -233,7 +235,8 @@ def page_list(regions, station):
             (
                 "clients: search ID number",
                 "province",
-                f"{clients}?q={some_client.id_number}",
+                # The page takes an ID number only as its keyed hash (swms.id_search).
+                f"{clients}?idh={hash_value(some_client.id_number)}",
                 admin_url(SClient, f"{sc}&id_number={some_client.id_number}"),
             )
         )

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User, UserKind
+from accounts.usernames import worker_username
 from swms.ids import birth_date_from_ric, validate_ric
 from swms.uploads import CheckedImage
 from swms.workflow import review_submit
@@ -32,7 +33,7 @@ def socialworker_signup(*, id_number: str, name: str, mobile: str, email: str, p
     roster = Qualification.objects.filter(id_number=id_number).order_by("-exam_year").first()
     if roster is not None:
         name = roster.name
-    user = User(username=id_number, kind=UserKind.SOCIAL_WORKER, id_number=id_number, phone=mobile,
+    user = User(username=worker_username(), kind=UserKind.SOCIAL_WORKER, id_number=id_number, phone=mobile,
                 email=email, full_name=name)
     validate_password(password, user)
     user.set_password(password)
