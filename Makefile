@@ -35,6 +35,7 @@ demo-setup: $(STAMP) messages
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py import_regions data/regions/guangdong-2025.csv
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py make_signing_key
 
 demo: demo-setup
 	@echo "SWMS demo on http://127.0.0.1:8000/  (Ctrl-C to stop)"
