@@ -352,6 +352,12 @@ SWMS_SMS_BACKEND = env.str("SWMS_SMS_BACKEND", default="swms.sms.ConsoleBackend"
 SWMS_SMS_FILE_PATH = env.str("SWMS_SMS_FILE_PATH", default=str(VAR_DIR / "sms.jsonl"))
 # Largest uploaded file (Beijing manual: every photo under 1 MB).
 SWMS_UPLOAD_MAX_BYTES = env.int("SWMS_UPLOAD_MAX_BYTES", default=1024 * 1024)
+# Uploaded documents (swms/uploads.py): the file, and for .docx/.xlsx the parts unpacked in total, their number and
+# the compression ratio of any part over 1 MB (zip bombs).
+SWMS_DOCUMENT_MAX_BYTES = env.int("SWMS_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+SWMS_DOCUMENT_MAX_UNCOMPRESSED_BYTES = env.int("SWMS_DOCUMENT_MAX_UNCOMPRESSED_BYTES", default=50 * 1024 * 1024)
+SWMS_DOCUMENT_MAX_ENTRIES = env.int("SWMS_DOCUMENT_MAX_ENTRIES", default=1000)
+SWMS_DOCUMENT_MAX_RATIO = env.int("SWMS_DOCUMENT_MAX_RATIO", default=100)
 SWMS_SMS_SIGNATURE = env.str("SWMS_SMS_SIGNATURE", default="民政社工")
 # Absolute address of this site, for links that leave it (the QR code on certificates).
 SWMS_PUBLIC_BASE_URL = env.str("SWMS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
