@@ -93,6 +93,22 @@ class SwmsUserAdmin(SimpleHistoryAdmin, UserAdmin):
                                  for f in changed),
             )
 
+    def user_change_password(self, request, id, form_url=""):
+        """Setting another account's password here is a reset by the security administrator: logged, and the
+        holder must change it at the next login (every session of theirs ends with the old password hash)."""
+        from django.contrib.admin.utils import unquote
+
+        from .services import security_event_record
+
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            target = self.get_object(request, unquote(id))
+            if target is not None and target.pk != request.user.pk:
+                User.objects.filter(pk=target.pk).update(must_change_password=True)
+                security_event_record(kind=SecurityEvent.Kind.PASSWORD_RESET, request=request, actor=request.user,
+                                      target=target, success=True, detail="by security administrator (admin)")
+        return response
+
     @admin.action(description=_("End the sessions of the selected accounts"), permissions=["change"])
     def end_sessions(self, request, queryset):
         from .services import sessions_end_for

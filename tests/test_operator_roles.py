@@ -284,3 +284,18 @@ def test_navigation_shows_each_role_its_own_entries(client, regions, operators):
     client.force_login(operators["system"])
     html = client.get(reverse("reports:workbench")).content.decode()
     assert reverse("import-centre") in html and reverse("accounts:official-list") not in html
+
+
+def test_security_admin_resets_a_password_in_the_admin_and_it_is_logged(client, operators, alice):
+    secadmin = operators["security"]
+    client.force_login(secadmin)
+    url = reverse("admin:auth_user_password_change", args=[alice.pk])
+    response = client.post(url, {"password1": "Qz#8vLm2pR7x!", "password2": "Qz#8vLm2pR7x!"})
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.check_password("Qz#8vLm2pR7x!") and alice.must_change_password
+    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.PASSWORD_RESET, target=alice, actor=secadmin).exists()
+    # The system administrator and the auditor cannot.
+    for role in ("system", "audit"):
+        client.force_login(operators[role])
+        assert client.post(url, {"password1": "Xx#8vLm2pR7y!", "password2": "Xx#8vLm2pR7y!"}).status_code == 403
