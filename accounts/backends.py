@@ -1,13 +1,12 @@
 """Log in with username, mobile number or resident ID number plus password."""
 
-import re
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import Q
 
 from swms.ids import normalize_ric
-from swms.pii import mask_id_number, mask_phone
+from swms.pii import ID_LIKE, MOBILE_LIKE, log_identifier
 
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
@@ -30,22 +29,39 @@ def identifier_candidates(identifier: str):
 
 def canonical_identifier(identifier: str) -> str:
     """The key login throttling counts failures under (A4): the account's username when the
-    identifier names exactly one account, else the stripped identifier (masked when it is an ID or
-    mobile number). Without it, typing the same account as username, phone, ID number, lowercase x
+    identifier names exactly one account, else the stripped identifier (an ID or mobile number
+    normalized). Without it, typing the same account as username, phone, ID number, lowercase x
     or full-width digits would each get their own allowance of failed attempts."""
     candidates = identifier_candidates(identifier)
     if len(candidates) == 1:
         return candidates[0].get_username()
+    # Unknown: the same number however it was typed (lower-case x, full-width digits); masked where it
+    # is stored (axes_username below, security_event_record).
     identifier = (identifier or "").strip()
-    # An unknown ID or mobile number is still personal data: it reaches the lockout table and the
-    # security log only masked (P1, L4).
     ric = normalize_ric(identifier)
-    if re.fullmatch(r"\d{17}[\dX]|\d{15}", ric):
-        return mask_id_number(ric)
+    if ID_LIKE.fullmatch(ric):
+        return ric
     phone = identifier.translate(_FULLWIDTH_DIGITS)
-    if re.fullmatch(r"1\d{10}", phone):
-        return mask_phone(phone)
-    return identifier
+    return phone if MOBILE_LIKE.fullmatch(phone) else identifier
+
+
+def axes_key(identifier: str) -> str:
+    """The form of an identifier django-axes stores and counts under: an ID or mobile number (unknown, or
+    an old account whose username is its ID number) only masked, with a short keyed hash so that two
+    numbers sharing a masked form are still counted apart (P1, L4)."""
+    shown, hashed = log_identifier(identifier)
+    if shown and shown != (identifier or "").strip():
+        return f"{shown}#{hashed[:12]}"
+    return shown
+
+
+def axes_username(request, credentials) -> str:
+    """AXES_USERNAME_CALLABLE: every username django-axes writes to its tables goes through axes_key."""
+    if credentials:
+        value = credentials.get("username")
+    else:
+        value = getattr(request, "POST", {}).get("username")
+    return axes_key(str(value or ""))
 
 
 class IdentifierBackend(ModelBackend):

@@ -5,6 +5,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.utils import timezone
 
+from .backends import canonical_identifier
 from .models import SecurityEvent, UserSession
 from .services import security_event_record
 
@@ -45,6 +46,10 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 
 @receiver(user_locked_out)
 def on_locked_out(sender, request, username, ip_address, **kwargs):
+    # axes hands over its own key (an ID number already masked, accounts.backends.axes_key): log what was
+    # typed instead, so that the lockout carries the same keyed hash as the failures before it.
+    typed = request.POST.get("username") if request is not None and request.method == "POST" else None
     security_event_record(
-        kind=SecurityEvent.Kind.LOCKOUT, request=request, username=username or "", success=False
+        kind=SecurityEvent.Kind.LOCKOUT, request=request, success=False,
+        username=canonical_identifier(typed) if typed else (username or ""),
     )

@@ -37,5 +37,6 @@ urlpatterns = [
     path(settings.SWMS_ADMIN_PATH, admin.site.urls),
 ]
 
+handler403 = "swms.views.permission_denied"
 handler404 = "swms.views.not_found"
 handler500 = "swms.views.server_error"

@@ -8,3 +8,16 @@ def not_found(request, exception=None):
 def server_error(request):
     # Generic page: no stack trace, no detail (D1).
     return render(request, "500.html", status=500)
+
+
+def permission_denied(request, exception=None):
+    """403, written to the security log (L1: authorization denials) without the query string."""
+    from accounts.models import SecurityEvent
+    from accounts.services import security_event_record
+
+    if getattr(request, "user", None) is not None and request.user.is_authenticated:
+        security_event_record(
+            kind=SecurityEvent.Kind.ACCESS_DENIED, request=request, target=request.user, success=False,
+            detail=f"{request.method} {request.path}"[:255],
+        )
+    return render(request, "403.html", status=403)

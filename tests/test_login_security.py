@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from captcha.models import CaptchaStore
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,9 +16,10 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from accounts.forms import LOGIN_FAILED_MESSAGE
-from accounts.models import SecurityEvent, UserSession
+from accounts.models import SecurityEvent, UserKind, UserSession
+from swms.crypto import keyed_hash
 from swms.ids import normalize_ric
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -323,24 +324,60 @@ def test_login_failure_wrong_password_writes_one_event(client, alice):
 
 
 @pytest.mark.parametrize(
-    ("typed", "logged"),
+    ("typed", "logged", "attempt_prefix"),
     [
-        ("11010519491231002x", "sw_zhang"),  # known: the account, not the ID number
-        ("13800138000", "sw_zhang"),
-        ("44010419900101123X", "440104********123X"),  # unknown: masked
-        ("４４０１０４１９９００１０１１２３ｘ", "440104********123X"),
-        ("13912345678", "139****5678"),
+        ("11010519491231002x", "sw_zhang", "sw_zhang"),  # known: the account, not the ID number
+        ("13800138000", "sw_zhang", "sw_zhang"),
+        ("44010419900101123X", "440104********123X", "440104********123X#"),  # unknown: masked
+        ("４４０１０４１９９００１０１１２３ｘ", "440104********123X", "440104********123X#"),
+        ("13912345678", "139****5678", "139****5678#"),
     ],
 )
-def test_failed_login_logs_no_id_or_phone_number(client, social_worker, typed, logged):
+def test_failed_login_logs_no_id_or_phone_number(client, social_worker, typed, logged, attempt_prefix):
     post_login(client, typed, password="Wrong#Pass99")
     event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.LOGIN_FAILED)
     assert event.username == logged
     attempt = AccessAttempt.objects.get()
-    assert attempt.username == logged
+    assert attempt.username.startswith(attempt_prefix)
     digits = normalize_ric(typed)
-    for text in (event.username, attempt.username, attempt.post_data, attempt.get_data):
+    for text in (event.username, event.detail, attempt.username, attempt.post_data, attempt.get_data):
         assert digits not in text.upper()
+
+
+def test_unknown_number_attempts_are_correlated_by_keyed_hash_not_stored(client, db):
+    """Two failures on the same unknown ID number, typed two ways, share one keyed hash (so an analyst
+    can see the series) and one axes counter; another number with the same masked form does not."""
+    post_login(client, "44010419900101123x", password="Wrong#Pass99")
+    post_login(client, "４４０１０４１９９００１０１１２３Ｘ", password="Wrong#Pass99")
+    post_login(client, "44010419800101123X", password="Wrong#Pass99")  # same masked form, other number
+    first, second, other = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.LOGIN_FAILED).order_by("pk")
+    assert first.subject_hash == second.subject_hash == keyed_hash("44010419900101123X")
+    assert other.subject_hash != first.subject_hash
+    assert first.username == other.username == "440104********123X"
+    assert sorted(AccessAttempt.objects.values_list("failures_since_start", flat=True)) == [1, 2]
+
+
+def test_worker_whose_username_is_an_id_number_is_logged_masked_everywhere(client, db):
+    """Accounts made before usernames stopped being ID numbers: login, failure and lockout leave the
+    number in neither the security log nor axes' tables (the finding of #16)."""
+    number = "11010519491231002X"
+    make_user(number, UserKind.SOCIAL_WORKER, id_number=number, phone="13800138000")
+    for _ in range(2):
+        post_login(client, number.lower(), password="Wrong#Pass99")
+    post_login(client, number, password=PASSWORD)
+    client.logout()
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):
+        post_login(client, number, password="Wrong#Pass99")
+    kinds = set(SecurityEvent.objects.values_list("kind", flat=True))
+    assert {SecurityEvent.Kind.LOGIN, SecurityEvent.Kind.LOGIN_FAILED, SecurityEvent.Kind.LOCKOUT} <= kinds
+    texts = [f"{e.username} {e.detail}" for e in SecurityEvent.objects.all()]
+    texts += [f"{a.username} {a.post_data} {a.get_data}" for a in AccessAttempt.objects.all()]
+    texts += [f"{a.username}" for a in AccessFailureLog.objects.all()]
+    texts += [f"{a.username}" for a in AccessLog.objects.all()]
+    assert texts and not any(number in t.upper() for t in texts)
+    hashes = set(SecurityEvent.objects.values_list("subject_hash", flat=True))
+    assert hashes == {keyed_hash(number)}
+    assert set(SecurityEvent.objects.values_list("username", flat=True)) == {"110105********002X"}
 
 
 def test_login_failure_event_never_holds_the_password(client, alice):

@@ -9,9 +9,7 @@ override_settings. The measured byte counts are in bench/README.md (`bench/scale
 import gzip
 import html.parser
 import json
-import os
 import re
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +20,8 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import reverse
 from whitenoise.compress import Compressor
+
+from tests.test_security_headers import _prod_env
 
 ROOT = Path(__file__).resolve().parent.parent
 FOREVER = 10 * 365 * 24 * 3600  # what WhiteNoise sends for a hashed name
@@ -35,13 +35,7 @@ _DUMP = (
 
 @pytest.fixture(scope="module")
 def prod():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SWMS_", "DATABASE_URL"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="swms.settings_prod",
-        DJANGO_SECRET_KEY=secrets.token_hex(32),
-        DATABASE_URL="sqlite:////tmp/swms-page-weight.sqlite3",
-        PYTHONWARNINGS="ignore",
-    )
+    env = _prod_env(DATABASE_URL="sqlite:////tmp/swms-page-weight.sqlite3")
     out = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", _DUMP],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,

@@ -1,4 +1,5 @@
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import pgettext
 
@@ -44,3 +45,20 @@ def export_buttons(context, testid: str = "export"):
         query["export"] = fmt
         links[fmt] = "?" + query.urlencode()
     return {"links": links, "testid": testid}
+
+
+@register.inclusion_tag("includes/reveal_field.html", takes_context=True)
+def reveal_field(context, obj, kind: str, field: str):
+    """A masked number with its 显示完整号码 button (swms/reveal.py)."""
+    from swms.reveal import REVEALABLE
+
+    spec = REVEALABLE[kind]
+    label, mask = spec.fields[field]
+    value = getattr(obj, field) or ""
+    request = context.get("request")
+    return {
+        "masked": mask(value), "has_value": bool(value), "label": label, "csrf_token": context.get("csrf_token"),
+        "dom_id": f"reveal-{kind}-{obj.pk}-{field}",
+        "url": reverse("reveal", args=[kind, obj.pk, field]),
+        "next": request.get_full_path() if request is not None else "",
+    }
