@@ -284,6 +284,10 @@ def test_navigation_shows_each_role_its_own_entries(client, regions, operators):
     client.force_login(operators["system"])
     html = client.get(reverse("reports:workbench")).content.decode()
     assert reverse("import-centre") in html and reverse("accounts:official-list") not in html
+    # Every operator finds the operations console (the admin) in the top bar.
+    for role in ROLES:
+        client.force_login(operators[role])
+        assert 'data-testid="console-link"' in client.get(reverse("reports:workbench")).content.decode()
 
 
 def test_security_admin_resets_a_password_in_the_admin_and_it_is_logged(client, operators, alice):
