@@ -94,18 +94,17 @@ class SecondFactorRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        from accounts import mfa
+
         user = getattr(request, "user", None)
         if (
             user is not None
-            and user.is_authenticated
+            and mfa.session_needs_mfa(request)
             and not request.path.startswith(_ALWAYS_ALLOWED_PREFIXES)
             and request.path not in _second_factor_open_paths()
         ):
-            from accounts import mfa
-
-            if mfa.session_needs_mfa(request):
-                back = request.get_full_path() if request.method == "GET" else ""
-                return _full_page_redirect(request, redirect(mfa.step_url(request, back)))
+            back = request.get_full_path() if request.method == "GET" else ""
+            return _full_page_redirect(request, redirect(mfa.step_url(request, back)))
         return self.get_response(request)
 
 
