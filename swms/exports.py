@@ -78,6 +78,12 @@ def export_response(request, builder: Callable[..., Table], **params):
         request.GET = query
     table = builder(request)
     fmt = request.GET.get("export")
+    # L1: who took which list, how many rows, from which page (the filters stay out: they may hold names).
+    from accounts.models import SecurityEvent
+    from accounts.services import security_event_record
+
+    security_event_record(kind=SecurityEvent.Kind.PI_EXPORT, request=request, target=request.user,
+                          detail=f"{table.filename} · {table.total} · {request.path}")
     if fmt == "csv":
         table.filename = table.filename.rsplit(".", 1)[0] + ".csv"
     if table.total <= settings.SWMS_EXPORT_SYNC_ROWS:

@@ -415,3 +415,16 @@ def test_export_buttons_fit_the_list_headers_on_a_phone(live_server, transaction
         # The page itself does not scroll sideways (tables scroll in their own box).
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
         page.screenshot(path=screenshot_dir / f"list-export-{name}-390.png", full_page=False)
+
+
+def test_every_export_writes_one_pi_export_event(client, regions, alice):
+    """L1: who took which list and how many rows; the filters (which may hold names) stay out of the log."""
+    from accounts.models import SecurityEvent
+
+    certificate(regions, "洪桥街道")
+    client.force_login(alice)
+    sheet(export(client, reverse("registration:certificate-list"), kind="first", q="张三"))
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.PI_EXPORT)
+    assert (event.actor, event.target, event.success) == (alice, alice, True)
+    assert event.detail.endswith(f" · 1 · {reverse('registration:certificate-list')}")
+    assert "张三" not in event.detail

@@ -453,13 +453,14 @@ def station_objects(regions, alice, city_official, province_official, station_us
     review_submit(summary, actor=station_user)
     from notices import notice_services
     from swms.uploads import check_document_upload
+    from tests.test_document_checks import pdf_bytes
 
     city = User.objects.get(username="gz_city")
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     notice = notice_services.notice_save(
         actor=city, notice=None, regions=[regions["越秀区"]],
-        attachments=[check_document_upload(SimpleUploadedFile("方案.pdf", b"%PDF-1.4 matrix"))],
+        attachments=[check_document_upload(SimpleUploadedFile("方案.pdf", pdf_bytes()))],
         data=dict(title="通知", category="notice", content="内容", to_officials=True, to_stations=True,
                   to_organizations=True, to_workers=True))
     notice_services.notice_publish(actor=city, notice=notice)
