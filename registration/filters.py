@@ -122,8 +122,9 @@ class OrganizationFilter(ReviewFilter):
 class RegistryFilter(django_filters.FilterSet):
     """The registry's filters (社工登记库). Other pages link here with exactly these parameters (the region is
     `?region=<pk>`, handled by swms.scoping.within_requested_region): level, status, expiring_days,
-    ce_short=1 and q (a name). An ID number is matched exactly but only from the POSTed `id_number`, so it
-    never lands in a URL; a `q` that is an ID number matches exactly too, and the page does not echo it.
+    ce_short=1 and q (a name). An ID number never lands in a URL: the POSTed `id_number` (or a `q` that is an
+    ID number) is redirected to `?idh=<keyed hash>` (swms.id_search), applied by the view before this filter;
+    exact matches only, the column being encrypted.
     The rows are registered workers (selectors.registry.registry_queryset); the registration filters apply
     to each one's current registration."""
 

@@ -396,3 +396,29 @@ def with_hashes(model, values: dict) -> dict:
         if attname in values:
             values[hash_attname] = hash_value(values[attname])
     return values
+
+
+def _update_hashes_too() -> None:
+    """QuerySet.update(id_number=...) writes the hash beside it too (update() encrypts the value itself through
+    get_db_prep_save, but knows nothing of the hash field)."""
+    from django.db.models.sql.subqueries import UpdateQuery
+
+    original = UpdateQuery.add_update_fields
+    if getattr(original, "_swms_hashes", False):
+        return
+
+    def add_update_fields(self, values_seq):
+        values_seq = list(values_seq)
+        named = {field for field, _model, _val in values_seq}
+        for field, model, val in list(values_seq):
+            if isinstance(field, EncryptedCharField) and not hasattr(val, "resolve_expression"):
+                hashed = field.hash_field()
+                if hashed not in named:
+                    values_seq.append((hashed, model, hash_value(val)))
+        return original(self, values_seq)
+
+    add_update_fields._swms_hashes = True
+    UpdateQuery.add_update_fields = add_update_fields
+
+
+_update_hashes_too()

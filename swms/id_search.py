@@ -65,3 +65,15 @@ def id_hash_filter(queryset, field: str, hashed: str | None):
     if not hashed:
         return queryset.none()
     return queryset.filter(**{f"{field}_hash": hashed})
+
+
+def is_encrypted(model, path: str) -> bool:
+    """Whether the lookup path `path` from `model` ends at an encrypted field (an ID or mobile number)."""
+    from swms.encrypted_fields import EncryptedCharField
+
+    if not path:
+        return False
+    *relations, last = path.split("__")
+    for name in relations:
+        model = model._meta.get_field(name).related_model
+    return isinstance(model._meta.get_field(last), EncryptedCharField)

@@ -35,7 +35,7 @@ from accounts.operator_roles import OPERATE_SYSTEM, can
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
 from swms.forms import DecisionForm
-from swms.id_search import id_hash, id_hash_filter, id_query_redirect
+from swms.id_search import id_hash, id_hash_filter, id_query_redirect, is_encrypted
 from swms.ids import normalize_ric
 from swms.models import Action, ReviewLog, Step
 from swms.pagination import paginate
@@ -260,7 +260,7 @@ def queue_listing(request, queue: Queue) -> QueueListing:
     qs, region = within_requested_region(qs, request)
     qs, notes = _drill_down(qs, queue, request, period)
     id_field = getattr(queue.filterset, "id_field", "")
-    if id_field:  # an exact ID-number search arrives as its keyed hash (swms.id_search)
+    if is_encrypted(queue.model, id_field):  # an exact ID-number search arrives as its keyed hash (swms.id_search)
         qs = id_hash_filter(qs, id_field, id_hash(request))
     filterset = queue.filterset(request.GET or None, queryset=qs.select_related(*queue.select_related))
     rows = filterset.qs.order_by("submitted_at", "pk")
@@ -297,9 +297,10 @@ def queue_table(request) -> Table:
 def queue_view(request, queue: Queue):
     from accounts.views import region_tree_root_for
 
-    moved = id_query_redirect(request)  # no ID number in the address: its keyed hash instead
-    if moved is not None:
-        return moved
+    if is_encrypted(queue.model, getattr(queue.filterset, "id_field", "")):
+        moved = id_query_redirect(request)  # no ID number in the address: its keyed hash instead
+        if moved is not None:
+            return moved
     if export_requested(request):
         # The builder (and a background job re-running it) finds the queue in the query string.
         return export_response(request, queue_table, queue=queue.key)

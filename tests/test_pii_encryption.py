@@ -102,6 +102,12 @@ def test_lookups_go_through_the_hash_and_values_are_plaintext(everything):
 
     assert SocialWorker.objects.filter(
         Exists(Qualification.objects.filter(id_number=OuterRef("id_number")))).get() == worker
+    # QuerySet.update() writes the hash beside the value, save(update_fields=...) too.
+    Client.objects.filter(id_number=WORKER_ID).update(phone="13700000000")
+    assert Client.objects.get(phone="13700000000").id_number == WORKER_ID
+    worker.mobile = "13600000000"
+    worker.save(update_fields=["mobile"])
+    assert SocialWorker.objects.get(mobile="13600000000") == worker
     for lookup in ("id_number__startswith", "id_number__icontains", "id_number__gt"):
         with pytest.raises(FieldError):
             list(SocialWorker.objects.filter(**{lookup: "440104"}))
@@ -225,8 +231,8 @@ def test_client_search_by_id_number_redirects_to_the_hash(client, alice, regions
     login(client, alice)
     response = client.get(reverse("services:official-client-list"), {"q": WORKER_ID})
     assert response.status_code == 302 and WORKER_ID not in response["Location"]
-    page = client.get(response["Location"])
-    assert saved.name in page.content.decode()
+    page = client.get(response["Location"]).content.decode()
+    assert saved.name in page and 'data-testid="id-search-note"' in page and WORKER_ID not in page
 
 
 def test_worker_accounts_made_by_factories_and_fixtures_log_in(client, db):
@@ -235,3 +241,29 @@ def test_worker_accounts_made_by_factories_and_fixtures_log_in(client, db):
     assert user.username != user.id_number
     assert post_login(client, user.username, password="Swms#Test2026").status_code == 302
     assert UserKind.SOCIAL_WORKER == user.kind and PASSWORD
+
+
+def test_migration_renames_workers_whose_username_is_their_id_number(db):
+    """accounts.0006_worker_usernames: an account named by its ID number gets a non-personal username, in its
+    history rows too; other accounts keep theirs."""
+    import importlib
+
+    from django.apps import apps
+
+    from swms import append_only
+
+    old = UserFactory(username=WORKER_ID, id_number=WORKER_ID)
+    kept = UserFactory()
+    migration = importlib.import_module("accounts.migrations.0006_worker_usernames")
+
+    class SchemaEditor:
+        pass
+
+    editor = SchemaEditor()
+    editor.connection = connection
+    with append_only.rewrite(apps.get_model("accounts", "HistoricalUser"), operations=(append_only.UPDATE,)):
+        migration.rename_workers(apps, editor)
+    old.refresh_from_db()
+    assert old.username.startswith("sw") and old.username != WORKER_ID
+    assert WORKER_ID not in raw_values("accounts_historicaluser", "username")
+    assert User.objects.get(pk=kept.pk).username == kept.username

@@ -24,11 +24,11 @@ def rename_workers(apps, schema_editor):
         if not rows:
             return
         renames = [(worker_username(), pk) for pk, username, hashed in rows if hash_value(username) == hashed]
-        if renames:
-            with connection.cursor() as cursor:
-                cursor.executemany(f"UPDATE {table} SET username = %s WHERE id = %s", renames)  # noqa: S608
+        with connection.cursor() as cursor:
+            for new, pk in renames:  # few rows: statement by statement
+                cursor.execute(f"UPDATE {table} SET username = %s WHERE id = %s", [new, pk])  # noqa: S608
                 # History rows of the account: the old username (the ID number) replaced by the new one.
-                cursor.executemany(f"UPDATE {history} SET username = %s WHERE id = %s", renames)  # noqa: S608
+                cursor.execute(f"UPDATE {history} SET username = %s WHERE id = %s", [new, pk])  # noqa: S608
         last = rows[-1][0]
 
 
