@@ -2,6 +2,7 @@
 auditor — each able to do its own work only (accounts/operator_roles.py)."""
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.checks import Error, Warning
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
@@ -87,7 +88,8 @@ def test_the_admin_index_lists_only_the_roles_models(client, operators):
 def test_auditor_cannot_change_or_delete_a_log_row(client, operators, alice):
     event = SecurityEvent.objects.create(kind=SecurityEvent.Kind.LOGIN, username="alice", target=alice)
     log = ReviewLog.objects.create(action="approve", step="county", from_state="submitted", to_state="approved",
-                                   actor=alice, actor_region=alice.region, content_type_id=1, object_id=1)
+                                   actor=alice, actor_region=alice.region,
+                                   content_type=ContentType.objects.get_for_model(User), object_id=alice.pk)
     client.force_login(operators["audit"])
     for model, obj in (("accounts.securityevent", event), ("swms.reviewlog", log)):
         # Reading the row works; the page offers no save and no delete.
