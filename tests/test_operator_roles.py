@@ -305,3 +305,14 @@ def test_security_admin_resets_a_password_in_the_admin_and_it_is_logged(client, 
     for role in ("system", "audit"):
         client.force_login(operators[role])
         assert client.post(url, {"password1": "Xx#8vLm2pR7y!", "password2": "Xx#8vLm2pR7y!"}).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["system", "security"])
+def test_system_and_security_admins_cannot_read_edit_or_delete_audit_logs(client, operators, alice, role):
+    event = SecurityEvent.objects.create(kind=SecurityEvent.Kind.LOGIN, username="alice", target=alice)
+    client.force_login(operators[role])
+    assert client.get(_admin("accounts.securityevent", "change", event.pk)).status_code == 403
+    assert client.post(_admin("accounts.securityevent", "change", event.pk), {"username": "x"}).status_code == 403
+    assert client.post(_admin("accounts.securityevent", "delete", event.pk), {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:accounts_securityevent_verify_chain")).status_code == 403
+    assert SecurityEvent.objects.filter(pk=event.pk, username="alice").exists()
