@@ -10,7 +10,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -24,10 +24,11 @@ from swms.pii import mask_phone
 from swms.scoping import get_visible_or_404, within_requested_region
 from swms.throttle import check as throttle_check
 
-from . import services
+from . import mfa, services
 from .forms import LoginForm, OfficialCreateForm, PasswordChangeForm, SelfServicePasswordResetForm
 from .models import Region, RegionLevel, SecurityEvent, User
 from .operator_roles import MANAGE_ACCOUNTS, can
+from .reauth import recent_auth_required
 
 # Accounts are managed by officials (their subtree) and the security administrator (三员), not the system one.
 account_managers_required = kind_required("official", operator_capability=MANAGE_ACCOUNTS)
@@ -46,10 +47,26 @@ def login_view(request):
             auth_login(request, form.get_user())
             if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
                 next_url = reverse(settings.LOGIN_REDIRECT_URL)
-            return HttpResponseRedirect(next_url or reverse(settings.LOGIN_REDIRECT_URL))
+            next_url = next_url or reverse(settings.LOGIN_REDIRECT_URL)
+            if mfa.session_needs_mfa(request):
+                # The second factor (A5): enrolment at the first login, verification at every later one.
+                return HttpResponseRedirect(mfa.step_url(request, next_url))
+            return HttpResponseRedirect(next_url)
     else:
         form = LoginForm(request)
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+def admin_login(request):
+    """The Django admin signs in through this site's login (captcha, lockout, second factor)."""
+    next_url = request.GET.get("next") or reverse("admin:index")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = reverse("admin:index")
+    if request.user.is_authenticated and request.user.is_staff:
+        return HttpResponseRedirect(next_url)
+    if request.user.is_authenticated:
+        raise PermissionDenied
+    return HttpResponseRedirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
 
 
 @require_POST
@@ -195,7 +212,8 @@ def official_detail(request, pk):
     return render(
         request,
         "accounts/official_detail.html",
-        {"account": account, "can_manage": can_manage, "events": events},
+        {"account": account, "can_manage": can_manage, "events": events,
+         "can_reset_mfa": mfa.can_reset(request.user, account), "has_mfa": mfa.has_authenticator(account)},
     )
 
 
@@ -235,6 +253,20 @@ def official_activate(request, pk):
 @require_POST
 @login_required
 @account_managers_required
+@recent_auth_required
+def official_mfa_reset(request, pk):
+    """The account enrols a new authenticator at its next login (a lost phone); its sessions end."""
+    account = get_visible_or_404(User.objects.officials(), request.user, pk=pk)
+    mfa.mfa_reset(actor=request.user, target=account, request=request)
+    messages.success(request, _("The second factor of %(name)s is reset: a new authenticator is set up at the next "
+                                "login.") % {"name": account.username})
+    return redirect("accounts:official-detail", pk=account.pk)
+
+
+@require_POST
+@login_required
+@account_managers_required
+@recent_auth_required
 def official_password_reset(request, pk):
     password, account = _managed_action(request, pk, services.user_password_reset)
     if password is None:
@@ -254,6 +286,7 @@ def _subject_password_reset(request, account, done_url):
 @require_POST
 @login_required
 @account_managers_required
+@recent_auth_required
 def worker_password_reset(request, pk):
     """From the worker's profile page (review queue): scope is the worker's work region."""
     from registration.models import SocialWorker
@@ -265,6 +298,7 @@ def worker_password_reset(request, pk):
 @require_POST
 @login_required
 @account_managers_required
+@recent_auth_required
 def organization_password_reset(request, pk):
     """From the organization's review page: scope is the organization's region."""
     from registration.models import Organization
