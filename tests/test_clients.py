@@ -13,6 +13,7 @@ from services import clients as client_services
 from services.clients import ClientError, client_delete, client_save
 from services.models import Activity, Client
 from stations.models import StationWorker
+from swms.pii import mask_id_number
 from tests.factories import make_id_number
 from tests.test_stations import create_station, make_org, station_login
 from tests.today import TODAY
@@ -221,7 +222,9 @@ def test_station_adds_edits_and_deletes_through_the_pages(station, client):
     assert (person.gender, person.birth_date, person.filed) == ("male", datetime.date(1950, 3, 4), True)
     assert person.person_types == ["elderly", "low_income"]
     page = client.get(reverse("services:client-detail", args=[person.pk])).content.decode()
-    assert number in page and "13800001111" in page
+    # Masked on the page, shown in full through 显示完整号码 (tests/test_reveal.py).
+    assert number not in page and "13800001111" not in page
+    assert mask_id_number(number) in page and "138****1111" in page
     page = client.get(reverse("services:client-edit", args=[person.pk])).content.decode()
     assert 'value="1950-03-04"' in page and 'value="low_income"' in page
     response = client.post(reverse("services:client-edit", args=[person.pk]), {

@@ -181,6 +181,7 @@ MATRIX = {
     "registration:ce-review": ("get", "ce_claim", _review_rule(200)),
     "registration:ce-decide": ("post", "ce_claim", _review_rule(302)),
     "verify": ("get", "token", PUBLIC),
+    "verify-upload": ("get", None, PUBLIC),
     # --- registration: organizations (the org role's own record is the submitted "organization")
     "registration:organization-signup": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
     "registration:organization-profile": ("get", None, ORG_ONLY),
@@ -302,6 +303,20 @@ MATRIX = {
     "export-list": ("get", None, SIGNED_IN_200),
     # --- claiming an imported worker's account: for people not signed in
     "accounts:claim": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
+    # --- second factor, re-authentication, SMS-code login (A5, A6)
+    "accounts:sms-login": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
+    "accounts:mfa-security": ("get", None, SIGNED_IN_200),
+    "accounts:mfa-setup": ("get", None, SIGNED_IN_200),
+    # Nobody here has an authenticator or a pending login to verify: back to where they belong.
+    "accounts:mfa-verify": ("get", None, dict.fromkeys(ROLES, 302)),
+    "accounts:mfa-backup-codes": ("post", None, dict.fromkeys(ROLES, 302)),
+    "accounts:mfa-disable": ("post", None, dict.fromkeys(ROLES, 302)),
+    "accounts:reauth": ("get", None, SIGNED_IN_200),
+    "accounts:official-mfa-reset": ("post", "town_official", _object_rule(302)),
+    # --- 显示完整号码: a worker's ID number, for the officials whose area holds the worker (the confirmation
+    # step; the number itself is shown by the POST); every other role and the outsider get 404
+    "reveal": ("get", "reveal_worker", {**dict.fromkeys(ROLES, 404), "anonymous": 302, "county": 200, "city": 200,
+                                        "province": 200}),
     # --- the import centre: operators and province officials; a job of the 广东省 office
     "import-centre": ("get", None, IMPORTERS(200)),
     "import-template": ("get", "import_kind", IMPORTERS(200)),
@@ -527,6 +542,7 @@ def test_permission_matrix(client, regions, role_users, registration_objects, st
         "import_kind": {"kind": "roster"},
         **{name: {"pk": objects[name].pk} for name in objects},
         "token": {"token": objects["certificate"].token},
+        "reveal_worker": {"kind": "worker", "pk": objects["worker"].pk, "field": "id_number"},
     }[kwargs_name]
     user = role_users[role]
     if user is not None:
