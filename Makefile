@@ -34,12 +34,12 @@ messages: $(STAMP)
 demo-setup: $(STAMP) messages
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py import_regions data/regions/guangdong-2025.csv
-	$(BIN)/python manage.py seed_demo
+	SWMS_MFA_REQUIRED=$${SWMS_MFA_REQUIRED:-0} $(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py make_signing_key
 
 demo: demo-setup
 	@echo "SWMS demo on http://127.0.0.1:8000/  (Ctrl-C to stop)"
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-0} $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-0} SWMS_MFA_REQUIRED=$${SWMS_MFA_REQUIRED:-0} $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The zh-Hans catalog is complete: every source string is in it and translated (none fuzzy).
 messages-check: $(STAMP)

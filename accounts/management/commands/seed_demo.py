@@ -106,6 +106,13 @@ class Command(BaseCommand):
             w("  - " + _("demo_worker has applied already; its workbench shows the next step (%(window)s).")
               % {"window": window_note})
         w("  " + _("The county (demo_county) and then the city (demo_city) review the application.") + "\n")
+        if settings.SWMS_MFA_REQUIRED:
+            w(_("Officials and operators set up an authenticator app (two-step verification) at their first login; "
+                "SMS codes of this server are printed in its console.") + "\n")
+        else:
+            w(_("Two-step verification is off in this demo, so no phone is needed; start it with "
+                "SWMS_MFA_REQUIRED=1 make demo to try it (officials and operators then set up an authenticator "
+                "app at their first login).") + "\n")
 
     def _seed_registration(self):
         """The demo worker passed last year's exam, so a first registration can be tried end to end."""
