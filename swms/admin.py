@@ -48,11 +48,18 @@ class HistoryRecordAdmin(ReadOnlyAdmin):
     date_hierarchy = "history_date"
 
 
+class HistoryLinkAdmin(ReadOnlyAdmin):
+    """The m2m links of a history record (simple_history's m2m_fields tables): they have no date of their own."""
+
+    list_display = ["history", "__str__"]
+    list_select_related = ["history"]
+
+
 def _register_history_tables():
     for model in apps.get_models():
         if model.__name__.startswith("Historical") and hasattr(model, "history_id") \
                 and not admin.site.is_registered(model):
-            admin.site.register(model, HistoryRecordAdmin)
+            admin.site.register(model, HistoryRecordAdmin if hasattr(model, "history_date") else HistoryLinkAdmin)
 
 
 _register_history_tables()

@@ -125,7 +125,7 @@ def test_station_records_services_and_the_county_reviews_the_summary(
     expect(page.get_by_test_id("client-chips").get_by_text("小林")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.set_viewport_size({"width": 1280, "height": 900})
-    _pick_client(page, "0001", "陈伯")  # by phone number
+    _pick_client(page, "13800000001", "陈伯")  # by the whole phone number (encrypted: no partial match)
     chips = page.get_by_test_id("client-chips").locator("[data-chip]")
     expect(chips).to_have_count(2)
     # A chip is removed with its × (or Backspace in the empty search), and chosen again.
