@@ -152,9 +152,11 @@ def activity_new(request, category):
 @station_required
 def activity_client_search(request):
     """The activity form's client picker (htmx): at most PICKER_LIMIT of the current station's clients
-    matching `q`, leaving out those already chosen; ID numbers and phones masked."""
-    q = request.GET.get("q", "").strip()[:50]
-    chosen = [v for v in request.GET.getlist("clients") if v.isdigit()]
+    matching `q`, leaving out those already chosen; ID numbers and phones masked. The picker POSTs what is typed,
+    so an ID number never travels in a query string (P4); GET still answers."""
+    params = request.POST if request.method == "POST" else request.GET
+    q = params.get("q", "").strip()[:50]
+    chosen = [v for v in params.getlist("clients") if v.isdigit()]
     clients = Client.objects.visible_to(request.user).filter(station=request.station, deleted_at__isnull=True)
     found = list(client_picker_matches(clients, q).exclude(pk__in=chosen)
                  .only("pk", "name", "id_number", "phone").order_by("name", "pk")[:PICKER_LIMIT + 1])

@@ -386,6 +386,19 @@ def test_picker_finds_clients_by_name_whole_id_and_phone_with_masked_numbers(hq,
     assert 'data-testid="picker-empty"' in _search(client, "没有这个人")
 
 
+def test_picker_posts_what_is_typed_so_no_id_number_is_in_a_query_string(hq, client):
+    """P4: the picker's htmx request is a POST (the CSRF token comes from the page's hx-headers)."""
+    station = hq["station"]
+    li, _zhang = hq["clients"]
+    Client.objects.filter(pk=li.pk).update(id_number="11010519491231002X")
+    station_login(client, station)
+    form = client.get(reverse("services:activity-new", args=["case"])).content.decode()
+    assert f'hx-post="{reverse("services:activity-client-search")}"' in form and "hx-get=" not in form.split(
+        'data-testid="client-search"')[0].rsplit("<input", 1)[-1]
+    found = client.post(reverse("services:activity-client-search"), {"q": "11010519491231002x"})
+    assert f'data-pick="{li.pk}"' in found.content.decode()
+
+
 def test_picker_never_returns_another_stations_or_deleted_clients(hq, client, alice, charlie, regions):
     other, _pw = create_station(alice, regions, name="北京街道社工站", region=regions["北京街道"])
     far, _pw = create_station(charlie, regions, name="沙面街道社工站", region=regions["沙面街道"])
