@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from swms import ratelimit
 from swms.http import client_ip
 from swms.ids import normalize_ric
 from swms.pii import mask_id_number, mask_phone
@@ -81,18 +82,8 @@ def _key(kind: str, value) -> str:
     return f"claim:{kind}:{salted_hmac('accounts.claim', str(value)).hexdigest()[:32]}"
 
 
-def _count(key: str, window: int) -> int:
-    """Add one to a counter that lives `window` seconds from its first hit (atomic in a shared cache)."""
-    cache.add(key, 0, timeout=window)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        return 1
-
-
 def _over(key: str, limit: int, window: int = HOUR) -> bool:
-    return _count(key, window) > limit
+    return not ratelimit.hit(key, limit, window)  # atomic in the shared cache
 
 
 def _throttled(request, *, username: str = "", target=None, what: str) -> ClaimThrottled:
