@@ -26,6 +26,8 @@ from registration.models import CertificateLookup
 from swms import signing
 from tests.factories import RegistrationFactory
 
+pytestmark = pytest.mark.usefixtures("english")  # messages asserted in their English source
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -139,7 +141,7 @@ def test_upload_size_cap_csrf_and_rate_limit(client, db, settings):
     settings.SWMS_VERIFY_UPLOAD_MAX_BYTES = 1000
     response = _upload(client, b"%PDF-1.7\n" + b"0" * 5000)
     assert response.status_code == 400 and "larger than" in str(response.context["error"])
-    strict = Client(enforce_csrf_checks=True)
+    strict = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
     assert strict.post(reverse("verify-upload"), {"file": SimpleUploadedFile("a.pdf", b"%PDF-")}).status_code == 403
     settings.SWMS_VERIFY_RATE_PER_MINUTE = 2
     codes = [_upload(client, b"%PDF-1.7\n").status_code for _ in range(3)]

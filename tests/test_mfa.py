@@ -154,7 +154,7 @@ def test_a_used_totp_code_is_refused_the_second_time(client, alice):
         assert client.post(reverse("accounts:mfa-verify"), {"code": code}).status_code == 302
         client.post(reverse("accounts:logout"))
         frozen.tick(5)
-        other = Client()
+        other = Client(HTTP_ACCEPT_LANGUAGE="en")
         password_login(other, "alice")
         response = other.post(reverse("accounts:mfa-verify"), {"code": code})
         assert response.status_code == 200 and not is_verified(other, alice)
@@ -383,7 +383,7 @@ def test_worker_may_turn_the_second_factor_off_but_an_official_may_not(client, s
     assert client.post(reverse("accounts:mfa-disable")).status_code == 302
     assert not TOTPDevice.objects.filter(user=social_worker).exists()
     assert events(SecurityEvent.Kind.MFA_RESET, target=social_worker).count() == 1
-    other = Client()
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
     password_login(other, "alice")
     enrol(other, alice)
     assert other.post(reverse("accounts:mfa-disable")).status_code == 403
@@ -395,7 +395,7 @@ def test_worker_may_turn_the_second_factor_off_but_an_official_may_not(client, s
 
 def test_office_above_resets_an_officials_second_factor(client, city_official, alice):
     enrolled_device(alice)
-    alice_client = Client()
+    alice_client = Client(HTTP_ACCEPT_LANGUAGE="en")
     alice_client.force_login(alice)
     enrolled_device(city_official)
     client.force_login(city_official)
@@ -410,7 +410,7 @@ def test_office_above_resets_an_officials_second_factor(client, city_official, a
     assert not UserSession.objects.filter(user=alice).exists()
     assert events(SecurityEvent.Kind.MFA_RESET, target=alice, actor=city_official).count() == 1
     # At the next login alice enrols again.
-    assert password_login(Client(), "alice")["Location"].startswith(reverse("accounts:mfa-setup"))
+    assert password_login(Client(HTTP_ACCEPT_LANGUAGE="en"), "alice")["Location"].startswith(reverse("accounts:mfa-setup"))
 
 
 def test_second_factor_reset_refused_for_a_colleague_or_oneself(client, alice, bob):
@@ -482,7 +482,7 @@ def test_sms_login_code_is_single_use(client, social_worker):
 
 def test_sms_login_answers_the_same_for_unknown_numbers(client, social_worker, alice):
     known = sms_request(client, "13800138000")
-    other = Client()
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
     unknown = sms_request(other, "13999999999")
     assert known.status_code == unknown.status_code == 200
     assert _flash(known) == _flash(unknown)
@@ -495,7 +495,7 @@ def test_sms_login_answers_the_same_for_unknown_numbers(client, social_worker, a
     # An official's number is no way in either.
     alice.phone = "13711112222"
     alice.save()
-    sms_request(Client(), "13711112222")
+    sms_request(Client(HTTP_ACCEPT_LANGUAGE="en"), "13711112222")
     assert len(sms.outbox) == 1
 
 
@@ -505,7 +505,7 @@ def test_sms_login_sends_and_tries_are_limited_alike_for_known_and_unknown(socia
     start = timezone.now()
     results = {}
     for number in ("13800138000", "13999999999"):
-        client = Client()
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
         statuses = []
         for i in range(3):
             with freeze_time(start + timedelta(minutes=2 * i)):
@@ -521,9 +521,9 @@ def test_sms_login_sends_and_tries_are_limited_alike_for_known_and_unknown(socia
 
 def test_sms_login_is_limited_per_address(db, settings):
     settings.SWMS_SMS_CODES_PER_IP = 3
-    statuses = [sms_request(Client(), f"139000000{i:02d}", ip="10.0.0.9").status_code for i in range(4)]
+    statuses = [sms_request(Client(HTTP_ACCEPT_LANGUAGE="en"), f"139000000{i:02d}", ip="10.0.0.9").status_code for i in range(4)]
     assert statuses == [200, 200, 200, 429]
-    assert sms_request(Client(), "13900000099", ip="10.0.0.10").status_code == 200
+    assert sms_request(Client(HTTP_ACCEPT_LANGUAGE="en"), "13900000099", ip="10.0.0.10").status_code == 200
 
 
 def test_sms_login_keeps_the_forced_password_change(client, social_worker):
@@ -551,5 +551,5 @@ def test_sms_login_is_only_for_social_workers(client, regions):
     make_user("st_sms", UserKind.STATION, regions["洪桥街道"], phone="13600001111")
     make_user("org_sms", UserKind.ORGANIZATION, phone="13600002222")
     for number in ("13600001111", "13600002222"):
-        assert sms_request(Client(), number).status_code == 200
+        assert sms_request(Client(HTTP_ACCEPT_LANGUAGE="en"), number).status_code == 200
     assert sms.outbox == []
