@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from swms.admin import ReadOnlyAdmin
+
 from .models import Region, SecurityEvent, User
 
 # 三员分立: roles are the operator_role field (accounts/operator_roles.py), never Groups or per-user permissions,
@@ -118,7 +120,7 @@ class SwmsUserAdmin(SimpleHistoryAdmin, UserAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(ReadOnlyAdmin):
     """The security log is evidence: read-only for everyone; the auditor alone reads it (三员), and checks its
     hash chain from here (the result of `manage.py verify_audit_chain`)."""
 
@@ -147,15 +149,6 @@ class SecurityEventAdmin(admin.ModelAdmin):
     list_filter = ("kind", "success")
     search_fields = ("username",)
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LockoutAdmin(AccessAttemptAdmin):
