@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/swms_scale")
+# The harness signs its users in directly (force_login); the second factor would send every page to 2FA.
+os.environ.setdefault("SWMS_MFA_REQUIRED", "0")
 
 
 def create_database(url: str) -> None:
