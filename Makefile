@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE ?= swms.settings
 # Debian packages: WeasyPrint (pango, harfbuzz subsetting), a CJK font, Chromium for browser tests,
-# gettext for the catalog, poppler-utils (pdftotext) to read PDFs back in tests.
-DEB_PACKAGES := gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei chromium poppler-utils
+# gettext for the catalog, poppler-utils (pdftotext) to read PDFs back in tests, pgbouncer for the pooled-
+# connection test run (#17).
+DEB_PACKAGES := gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei chromium poppler-utils pgbouncer
 
 .PHONY: demo demo-setup test install system-deps messages messages-check lint serve clean bench-scale audit
 
