@@ -15,6 +15,10 @@ link at that row, and `manage.py verify_audit_chain` names it.
 - The chain starts at a row whose `prev_hash` is empty (the first event ever), or, after a retention purge, at
   the first remaining row: the purge logs a LOG_PURGE event whose detail names that row and its `prev_hash`
   (`anchor_detail`), and that event is itself in the chain.
+- Off the box (L2's second half): once a row commits, one line "security event #<id> <kind> <entry_hash>" goes to
+  the `swms.audit` logger, which the deployment ships elsewhere (stdout to the log collector, or syslog with
+  SWMS_AUDIT_SYSLOG). The chain alone cannot show a cut-off tail or a chain rebuilt by a database superuser;
+  `manage.py verify_audit_chain --shipped FILE` compares the rows with the shipped lines and shows both.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC
@@ -30,6 +35,8 @@ from django.db import connection, transaction
 
 # pg_advisory_xact_lock key of the chain's writers ("SWMSCHN" as an integer).
 LOCK_KEY = 0x53574D5343484E
+SHIPPED_RE = re.compile(r"security event #(?P<id>\d+) (?P<kind>[a-z_]+) (?P<hash>[0-9a-f]{64})")
+shipped_log = logging.getLogger("swms.audit")
 ANCHOR_RE = re.compile(r"chain starts at #(?P<id>\d+) after (?P<prev>[0-9a-f]{64}|-)")
 FIELDS = ("kind", "created_at", "username", "subject_hash", "ip_address", "success", "detail", "prev_hash")
 
@@ -81,6 +88,8 @@ def append(**fields):
         event.prev_hash = last or ""
         event.entry_hash = entry_hash(event)
         event.save(force_insert=True)
+    # Only once the row is committed, so a rolled-back event is not shipped; no personal data in the line.
+    transaction.on_commit(lambda: shipped_log.info("security event #%s %s %s", event.pk, event.kind, event.entry_hash))
     return event
 
 
@@ -135,3 +144,38 @@ def verify(chunk_size: int = 2000) -> tuple[int, Break | None]:
             return checked, Break(event.id, event.created_at, "the row's content does not match its hash")
         previous = event.entry_hash
     return checked, None
+
+
+@dataclass
+class ShippedCheck:
+    lines: int
+    # Shipped rows no longer in the table although no retention purge removed them (ids), rows whose hash
+    # differs from the shipped one, and whether the table ends before the last shipped row (a cut-off tail).
+    missing: list[int]
+    changed: list[int]
+    tail_cut: bool
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.changed or self.tail_cut)
+
+
+def verify_shipped(lines) -> ShippedCheck:
+    """Compare the shipped log lines (text or JSON logs: the line is found by its words) with the table."""
+    from .models import SecurityEvent
+
+    shipped: dict[int, str] = {}
+    for line in lines:
+        match = SHIPPED_RE.search(line)
+        if match:
+            shipped[int(match["id"])] = match["hash"]
+    if not shipped:
+        return ShippedCheck(0, [], [], False)
+    # Rows before the chain's start were removed by a recorded retention purge: not missing.
+    anchors = _anchors()
+    start = max((first for first, _prev in anchors), default=0)
+    stored = dict(SecurityEvent.objects.filter(pk__in=list(shipped)).values_list("pk", "entry_hash"))
+    missing = sorted(pk for pk in shipped if pk not in stored and pk >= start)
+    changed = sorted(pk for pk, digest in stored.items() if digest != shipped[pk])
+    last = SecurityEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    return ShippedCheck(len(shipped), missing, changed, tail_cut=last < max(shipped))

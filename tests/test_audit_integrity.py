@@ -232,3 +232,66 @@ def test_audit_chain_concurrent_writers_keep_one_chain(regions):
     prevs = [p for p, _ in rows]
     assert len(set(prevs)) == len(prevs)  # no two rows chained onto the same one
     assert audit_chain.verify() == (12, None)
+
+
+def _shipped_events(user, caplog, django_capture_on_commit_callbacks, tmp_path, n=5):
+    """Events written and committed; the lines the swms.audit logger shipped, in a log file as the collector
+    would keep them."""
+    with caplog.at_level("INFO", logger="swms.audit"), django_capture_on_commit_callbacks(execute=True):
+        events = _events(user, n)
+    lines = [r.getMessage() for r in caplog.records if r.name == "swms.audit"]
+    assert len(lines) == n and all(f"#{e.pk} login {e.entry_hash}" in line for e, line in zip(events, lines))
+    assert "张三" not in "".join(lines)  # no personal data leaves the box with the hashes
+    shipped = tmp_path / "audit.log"
+    shipped.write_text("".join(f"2026-12-01 INFO swms.audit {line}\n" for line in lines), encoding="utf-8")
+    return events, shipped
+
+
+def test_shipped_log_matches_the_table(db, alice, caplog, django_capture_on_commit_callbacks, tmp_path, capsys):
+    _events_, shipped = _shipped_events(alice, caplog, django_capture_on_commit_callbacks, tmp_path)
+    call_command("verify_audit_chain", shipped=[str(shipped)])
+    assert "Shipped log matches: 5 shipped events compared." in capsys.readouterr().out
+
+
+def test_cut_off_tail_passes_the_chain_but_not_the_shipped_log(db, alice, caplog, django_capture_on_commit_callbacks,
+                                                                 tmp_path):
+    events, shipped = _shipped_events(alice, caplog, django_capture_on_commit_callbacks, tmp_path)
+    _raw("DELETE FROM accounts_securityevent WHERE id >= %s", events[3].pk, trigger="append_only_delete")
+    assert audit_chain.verify() == (3, None)  # the chain alone cannot tell
+    with pytest.raises(CommandError, match="tail was cut off"):
+        call_command("verify_audit_chain", shipped=[str(shipped)])
+
+
+def test_rebuilt_chain_is_caught_by_the_shipped_json_log(db, alice, caplog, django_capture_on_commit_callbacks,
+                                                         tmp_path):
+    """A database superuser changes a row and recomputes every hash after it: the chain verifies again, the
+    hashes shipped before (here as JSON log lines) do not match."""
+    import json
+
+    events, shipped = _shipped_events(alice, caplog, django_capture_on_commit_callbacks, tmp_path)
+    json_log = tmp_path / "audit.jsonl"
+    json_log.write_text("".join(json.dumps({"message": line.split(" swms.audit ", 1)[1].strip(), "request_id": "-"})
+                                + "\n" for line in shipped.read_text(encoding="utf-8").splitlines()), encoding="utf-8")
+    _raw("UPDATE accounts_securityevent SET detail = 'forged' WHERE id = %s", events[1].pk)
+    previous = events[0].entry_hash
+    for event in SecurityEvent.objects.filter(pk__gte=events[1].pk).order_by("id"):
+        event.prev_hash = previous
+        event.entry_hash = audit_chain.entry_hash(event)
+        _raw("UPDATE accounts_securityevent SET prev_hash = %s, entry_hash = %s WHERE id = %s",
+             event.prev_hash, event.entry_hash, event.pk)
+        previous = event.entry_hash
+    assert audit_chain.verify()[1] is None
+    result = audit_chain.verify_shipped(json_log.read_text(encoding="utf-8").splitlines())
+    assert result.changed == [e.pk for e in events[1:]] and not result.missing and not result.tail_cut
+    with pytest.raises(CommandError, match=f"4 events differ from their shipped hash \\(first #{events[1].pk}\\)"):
+        call_command("verify_audit_chain", shipped=[str(json_log)])
+
+
+def test_shipped_rows_removed_by_a_recorded_purge_are_not_missing(db, alice, caplog,
+                                                                 django_capture_on_commit_callbacks, tmp_path):
+    events, shipped = _shipped_events(alice, caplog, django_capture_on_commit_callbacks, tmp_path)
+    _raw("DELETE FROM accounts_securityevent WHERE id < %s", events[2].pk, trigger="append_only_delete")
+    security_event_record(kind=Kind.LOG_PURGE, detail=audit_chain.anchor_detail(events[2].pk, events[1].entry_hash))
+    assert audit_chain.verify_shipped(shipped.read_text(encoding="utf-8").splitlines()).ok
+    _raw("DELETE FROM accounts_securityevent WHERE id = %s", events[3].pk, trigger="append_only_delete")
+    assert audit_chain.verify_shipped(shipped.read_text(encoding="utf-8").splitlines()).missing == [events[3].pk]
