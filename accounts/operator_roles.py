@@ -54,6 +54,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         OPERATE_SYSTEM,
         *_model_perms("accounts.region", "view", "change"),
         *(p for m in _CELERY_BEAT for p in _model_perms(f"django_celery_beat.{m}", "view", "add", "change", "delete")),
+        # Celery's health (#17): worker and beat heartbeats, the outbox of queued tasks (read-only admin pages).
+        *(p for m in ("outboxtask", "workerheartbeat", "beatheartbeat") for p in _model_perms(f"swms.{m}", "view")),
     }),
     SECURITY: frozenset({
         MANAGE_ACCOUNTS,

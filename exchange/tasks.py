@@ -1,13 +1,13 @@
 """The monthly data-return package (beat, 1st of the month): one package per configured province and period."""
 
-import functools
 import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 
 from accounts.models import Region
+from swms.outbox import enqueue
 
 from .models import ExchangePackage
 from .services import ExchangeError, export_package, find_province, previous_period
@@ -27,7 +27,7 @@ def export_monthly_packages() -> int:
         except ExchangeError as e:
             logger.error("SWMS_EXCHANGE_PROVINCES: %s", e)
             continue
-        transaction.on_commit(functools.partial(export_province_package.delay, province.pk, period))
+        enqueue(export_province_package, province.pk, period)  # at commit, through the outbox
         queued += 1
     return queued
 

@@ -153,8 +153,10 @@ def notice_remind(*, actor: User, notice: Notice) -> NoticeReminder:
     _check_sender(actor, notice)
     if notice.status != NoticeStatus.PUBLISHED:
         raise NoticeError(_("Only a published notice can be reminded of."))
+    from swms.outbox import enqueue
+
     from .tasks import send_notice_reminder
 
     reminder = NoticeReminder.objects.create(notice=notice, sent_by=actor)
-    transaction.on_commit(lambda: send_notice_reminder.delay(reminder.pk))
+    enqueue(send_notice_reminder, reminder.pk)  # published at commit (swms/outbox.py)
     return reminder

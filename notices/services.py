@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -18,9 +17,11 @@ def message_send(
         user=user, title=title[:200], body=body, link=link, want_sms=sms, want_email=email
     )
     if sms or email:
+        from swms.outbox import enqueue
+
         from .tasks import deliver_message
 
-        transaction.on_commit(lambda: deliver_message.delay(message.pk))
+        enqueue(deliver_message, message.pk)  # published at commit; kept if the broker is down
     return message
 
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
+
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from swms.sms import send_sms
+from swms.outbox import enqueue, enqueue_now
+from swms.sms import SMSTransientError, send_sms
 
 from .models import Message
+
+logger = logging.getLogger(__name__)
 
 
 def _contact(user, field: str) -> str:
@@ -22,29 +29,81 @@ def _contact(user, field: str) -> str:
     return value or getattr(user, field, "") or ""
 
 
-@shared_task(bind=True, autoretry_for=(ConnectionError, TimeoutError), retry_backoff=True, max_retries=5)
-def deliver_message(self, message_id: int) -> dict:
-    """Send a message's SMS and email once each; re-running sends nothing twice."""
-    sent = {"sms": False, "email": False}
+# A failed SMS or mail is tried again after about 30 s, 1, 2, 4, 8, 10 min (exponential, full jitter), 6 times.
+RETRY_BACKOFF = 30
+RETRY_BACKOFF_MAX = 600
+MAX_RETRIES = 6
+
+
+class TransientDeliveryError(Exception):
+    """A send that may succeed later (the SMS gateway or the mail server did not answer)."""
+
+
+def _transient(error: Exception) -> bool:
+    """Worth trying again: the provider's transient error, a network failure or timeout, an SMTP answer other
+    than a permanent 5xx refusal (a bad address is not tried again)."""
+    if isinstance(error, (SMSTransientError, TransientDeliveryError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(error, smtplib.SMTPResponseException):
+        return not 500 <= error.smtp_code < 600
+    return isinstance(error, (smtplib.SMTPException, OSError))
+
+
+def _send_channel(message_id: int, channel: str) -> bool:
+    """Send one channel ("sms" or "email") of a message if it is wanted and not sent yet, and mark it sent in
+    the same transaction, with the message row locked: a second delivery (redelivery, retry, a double queue)
+    waits for the first and then finds it sent. Each channel commits on its own, so a mail failure does not
+    make the SMS go out again on the retry. Returns True if it sent."""
+    sent_field, want_field = f"{channel}_sent_at", f"want_{channel}"
     with transaction.atomic():
         message = Message.objects.select_for_update().select_related("user").filter(pk=message_id).first()
-        if message is None:
-            return sent
-        user = message.user
-        if message.want_sms and message.sms_sent_at is None:
-            phone = _contact(user, "phone")
-            if phone:
-                send_sms(phone, f"【{settings.SWMS_SMS_SIGNATURE}】{message.title}")
-                message.sms_sent_at = timezone.now()
-                sent["sms"] = True
-        if message.want_email and message.email_sent_at is None:
-            address = _contact(user, "email")
-            if address:
-                send_mail(message.title, message.body or message.title, None, [address])
-                message.email_sent_at = timezone.now()
-                sent["email"] = True
-        message.save(update_fields=["sms_sent_at", "email_sent_at"])
+        if message is None or not getattr(message, want_field) or getattr(message, sent_field) is not None:
+            return False
+        if channel == "sms":
+            phone = _contact(message.user, "phone")
+            if not phone:
+                return False
+            send_sms(phone, f"【{settings.SWMS_SMS_SIGNATURE}】{message.title}")
+        else:
+            address = _contact(message.user, "email")
+            if not address:
+                return False
+            send_mail(message.title, message.body or message.title, None, [address])
+        setattr(message, sent_field, timezone.now())
+        message.save(update_fields=[sent_field])
+    return True
+
+
+def _deliver(message_id: int) -> dict:
+    """Send what is due of a message; raises the first transient failure after trying every channel."""
+    sent = {"sms": False, "email": False}
+    failure = None
+    for channel in sent:
+        try:
+            sent[channel] = _send_channel(message_id, channel)
+        except Exception as error:
+            if not _transient(error):
+                raise
+            failure = failure or error
+    if failure is not None:
+        raise TransientDeliveryError(f"{type(failure).__name__}: {failure}") from failure
     return sent
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES)
+def deliver_message(self, message_id: int) -> dict:
+    """Send a message's SMS and email once each; re-running sends nothing twice. A transient failure of the
+    SMS gateway or the mail server is retried with exponential backoff and jitter, up to MAX_RETRIES times."""
+    try:
+        return _deliver(message_id)
+    except TransientDeliveryError as error:
+        if self.request.called_directly:
+            raise
+        countdown = get_exponential_backoff_interval(RETRY_BACKOFF, self.request.retries, RETRY_BACKOFF_MAX,
+                                                     full_jitter=True)
+        logger.warning("message %s: delivery failed (%s), retry %s/%s in %s s", message_id, error,
+                       self.request.retries + 1, self.max_retries, countdown)
+        raise self.retry(exc=error, countdown=countdown) from error
 
 
 REMINDER_BATCH = 500
@@ -52,8 +111,16 @@ REMINDER_BATCH = 500
 
 @shared_task
 def deliver_messages(message_ids: list[int]) -> int:
-    """Deliver a batch of messages (one task per batch, not per message)."""
-    return sum(1 for pk in message_ids if any(deliver_message.run(pk).values()))
+    """Deliver a batch of messages (one task per batch, not per message). A message whose SMS or mail failed
+    for now gets a `deliver_message` task of its own, which retries with backoff."""
+    delivered = 0
+    for pk in message_ids:
+        try:
+            delivered += any(_deliver(pk).values())
+        except TransientDeliveryError as error:
+            logger.warning("message %s: delivery failed (%s), queued on its own", pk, error)
+            enqueue(deliver_message, pk)
+    return delivered
 
 
 @shared_task
@@ -88,7 +155,7 @@ def send_notice_reminder(reminder_id: int) -> int:
             locked.recipients += len(ids)
             locked.save(update_fields=["last_user_id", "recipients"])
             message_ids = [m.pk for m in created]
-            transaction.on_commit(lambda ids=message_ids: deliver_messages.delay(ids))
+            enqueue(deliver_messages, message_ids)  # with this batch's commit (swms/outbox.py)
             sent += len(ids)
     return sent
 
@@ -110,7 +177,7 @@ def send_weekly_digests(week: str | None = None) -> int:
     ids = list(User.objects.filter(kind=UserKind.OFFICIAL, is_active=True, region__isnull=False)
                .order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), DIGEST_BATCH):
-        send_digest_batch.delay(ids[start:start + DIGEST_BATCH], week)
+        enqueue_now(send_digest_batch, ids[start:start + DIGEST_BATCH], week)
     return len(ids)
 
 

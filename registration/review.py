@@ -84,9 +84,11 @@ def _registration_create(application: RegistrationApplication) -> Registration:
     if registration.certificate_due_on <= today:
         # With no window (or a past issue date) the certificate follows at once; otherwise the daily
         # beat job `issue_due_certificates` picks it up on its date.
+        from swms.outbox import enqueue
+
         from .tasks import issue_certificate
 
-        transaction.on_commit(lambda: issue_certificate.delay(registration.pk))
+        enqueue(issue_certificate, registration.pk)  # published at commit; kept if the broker is down
     return registration
 
 
@@ -350,6 +352,8 @@ def restore_decide(*, restore, actor: User, action: str, comment: str = ""):
 
 def replacement_decide(*, replacement, actor: User, action: str, comment: str = ""):
     """Approval revokes the current certificate and queues a new one (on commit)."""
+    from swms.outbox import enqueue
+
     from .certificates import certificate_revoke
     from .models import Certificate
     from .tasks import issue_certificate
@@ -359,8 +363,7 @@ def replacement_decide(*, replacement, actor: User, action: str, comment: str = 
             replacement = review_approve(replacement, actor=actor, comment=comment)
             for certificate in Certificate.objects.filter(registration=replacement.registration).current():
                 certificate_revoke(certificate=certificate, reason=f"replaced ({replacement.reason})")
-            registration_id = replacement.registration_id
-            transaction.on_commit(lambda: issue_certificate.delay(registration_id))
+            enqueue(issue_certificate, replacement.registration_id)
             title = _("Your replacement certificate is being issued")
         else:
             replacement = review_return(replacement, actor=actor, comment=comment)

@@ -4,6 +4,8 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from swms.outbox import enqueue_now
+
 from .certificates import certificate_issue
 from .models import Certificate, Registration
 
@@ -24,7 +26,7 @@ def issue_due_certificates() -> int:
     )
     count = 0
     for pk in due.iterator():
-        issue_certificate.delay(pk)
+        enqueue_now(issue_certificate, pk)  # through the outbox: kept if the broker is down
         count += 1
     return count
 

@@ -1,7 +1,7 @@
 from django.apps import apps
 from django.contrib import admin
 
-from swms.models import ReviewLog
+from swms.models import BeatHeartbeat, OutboxTask, ReviewLog, WorkerHeartbeat
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,6 +37,28 @@ class ReviewLogAdmin(ReadOnlyAdmin):
     search_fields = ["comment", "actor__username", "actor__full_name"]
     list_select_related = ["actor", "actor_region", "content_type"]
     date_hierarchy = "created_at"
+
+
+@admin.register(OutboxTask)
+class OutboxTaskAdmin(ReadOnlyAdmin):
+    """Tasks queued by the web (swms/outbox.py): pending ones (no "sent at") wait for the broker."""
+
+    list_display = ["id", "task", "created_at", "sent_at", "attempts", "last_attempt_at", "last_error"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), "task"]
+    search_fields = ["task", "task_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    """Each Celery worker's last heartbeat (swms/heartbeats.py); `manage.py celery_status` says which are lost."""
+
+    list_display = ["hostname", "last_seen_at", "queues", "pid", "concurrency", "started_at", "stopped_at"]
+
+
+@admin.register(BeatHeartbeat)
+class BeatHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ["sent_at", "ran_at", "ran_by"]
 
 
 class HistoryRecordAdmin(ReadOnlyAdmin):

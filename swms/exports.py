@@ -96,7 +96,7 @@ def export_response(request, builder: Callable[..., Table], **params):
     job = ExportJob.objects.create(user=request.user, builder=f"{builder.__module__}.{builder.__qualname__}",
                                    params=params.urlencode(), filename=table.filename, total=table.total,
                                    format="csv" if fmt == "csv" else "xlsx", created_at=now, heartbeat_at=now)
-    transaction.on_commit(partial(start_export, job.pk, job.attempt))
+    queue_export(job.pk, job.attempt)
     return redirect("export-detail", pk=job.pk)
 
 
@@ -104,6 +104,25 @@ def export_runner() -> str:
     """How a background export runs: "celery" with a broker, else "thread" (the demo without Redis);
     "inline" (in the commit hook of the request) is for tests only. SWMS_EXPORT_RUNNER overrides."""
     return settings.SWMS_EXPORT_RUNNER or ("celery" if settings.CELERY_BROKER_URL else "thread")
+
+
+def queue_export(job_id: int, attempt: int) -> None:
+    """Start a job once the current transaction commits (see `queue_in_background`)."""
+    from swms.tasks import run_export
+
+    queue_in_background(run_export, job_id, attempt, name=f"export-{job_id}")
+
+
+def queue_in_background(task, *args, name: str) -> None:
+    """Inside the transaction that created or reset a job: with a broker, the task goes through the outbox
+    (written in this transaction, published at commit or by the drain if Redis is down: swms/outbox.py); the
+    other runners start at commit (`start_in_background`)."""
+    if export_runner() == "celery":
+        from swms.outbox import enqueue
+
+        enqueue(task, *args)
+    else:
+        transaction.on_commit(partial(start_in_background, task, *args, name=name))
 
 
 def start_export(job_id: int, attempt: int) -> None:
@@ -119,7 +138,9 @@ def start_in_background(task, *args, name: str) -> None:
     caller (tests), or in a daemon thread of this process (the demo without a broker)."""
     runner = export_runner()
     if runner == "celery":
-        task.delay(*args)
+        from swms.outbox import enqueue
+
+        enqueue(task, *args)
     elif runner == "inline":
         task(*args)
     else:
@@ -158,7 +179,7 @@ def export_retry(*, job_id: int, user) -> bool:
             finished_at=None):
         return False
     attempt = ExportJob.objects.values_list("attempt", flat=True).get(pk=job_id)
-    transaction.on_commit(partial(start_export, job_id, attempt))
+    queue_export(job_id, attempt)
     return True
 
 

@@ -18,13 +18,12 @@ import tempfile
 import time
 import uuid
 import zipfile
-from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -106,7 +105,7 @@ def upload(*, user, kind_key: str, upload) -> ImportJob:
                     language=translation.get_language() or settings.LANGUAGE_CODE)
     job.file.save(f"{uuid.uuid4().hex}{suffix}", upload, save=False)
     job.save()
-    transaction.on_commit(partial(_start, job.pk, "check"))
+    _queue(job.pk, "check")
     return job
 
 
@@ -117,7 +116,7 @@ def confirm(*, job_id: int, user) -> bool:
     if not ImportJob.objects.filter(pk=job_id, user=user, status=Status.CHECKED).update(
             status=Status.IMPORT_QUEUED, confirmed_at=now, heartbeat_at=now, done_rows=0):
         return False
-    transaction.on_commit(partial(_start, job_id, "import"))
+    _queue(job_id, "import")
     return True
 
 
@@ -137,7 +136,7 @@ def retry(*, job_id: int, user) -> bool:
     if not ImportJob.objects.filter(pk=job_id, status=Status.FAILED).update(
             status=QUEUED[phase], error="", done_rows=0, heartbeat_at=timezone.now(), finished_at=None):
         return False
-    transaction.on_commit(partial(_start, job_id, phase))
+    _queue(job_id, phase)
     return True
 
 
@@ -161,6 +160,15 @@ def _progress_key(job_id: int) -> str:
 def live_progress(job_id: int) -> dict | None:
     """The progress a running step last reported: {"done", "total", "at"} (a timestamp), or None."""
     return cache.get(_progress_key(job_id))
+
+
+def _queue(job_id: int, phase: str) -> None:
+    """Run the step once the current transaction commits: through the outbox with a broker (kept if Redis is
+    down), else in a thread or inline at commit (swms.exports.queue_in_background)."""
+    from .exports import queue_in_background
+    from .tasks import run_import_step
+
+    queue_in_background(run_import_step, job_id, phase, name=f"import-{job_id}-{phase}")
 
 
 def _start(job_id: int, phase: str) -> None:

@@ -271,3 +271,69 @@ class ImportJob(models.Model):
     def report(self) -> dict:
         """The import's report once it ran, else the dry run's."""
         return self.result or self.check_report
+
+
+class OutboxTask(models.Model):
+    """A Celery task queued by the web (swms/outbox.py): written in the caller's transaction, so it exists
+    exactly when the change that queued it committed; published to the broker at commit, or later by
+    `drain_outbox` (beat, every minute) when the broker was unreachable. `sent_at` is set once published."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    # The Celery task id it is published under (the worker's logs name it).
+    task_id = models.CharField(max_length=36, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("queued task")
+        verbose_name_plural = _("queued tasks (outbox)")
+        ordering = ["id"]
+        indexes = [
+            # The drain reads the pending rows oldest first; they are few, the sent ones many.
+            models.Index(fields=["id"], name="outbox_pending", condition=models.Q(sent_at__isnull=True)),
+            models.Index(fields=["sent_at"], name="outbox_sent_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.task} #{self.pk}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last sign of life of each Celery worker (swms/heartbeats.py), in the database: Redis may be the
+    very thing that is down. `manage.py celery_status` and the admin show them."""
+
+    hostname = models.CharField(max_length=200, unique=True)
+    queues = models.JSONField(default=list, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    concurrency = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+        ordering = ["hostname"]
+
+    def __str__(self):
+        return self.hostname
+
+
+class BeatHeartbeat(models.Model):
+    """One row: when beat last sent its heartbeat task, and when a worker last ran it."""
+
+    sent_at = models.DateTimeField(null=True, blank=True)
+    ran_at = models.DateTimeField(null=True, blank=True)
+    ran_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("beat heartbeat")
+        verbose_name_plural = _("beat heartbeat")
+
+    def __str__(self):
+        return f"beat (sent {self.sent_at}, ran {self.ran_at})"

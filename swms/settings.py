@@ -120,6 +120,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://swms")}
+# --- Cache resilience (#17) ---: with Redis down the pages keep working; cache calls are misses, rate limits fail open.
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "swms.cache.ResilientRedisCache"
 
 # --- Auth and accounts ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -235,13 +238,48 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ACKS_LATE = True
-# Tasks queued by tasks (the digest's batches) go here; the worker tests give each worker its own queue.
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60 * 24}
+# --- Celery queues, limits, outbox (#17) ---
+# Four queues routed in one place (swms/celery_routes.py); SWMS_CELERY_QUEUE_PREFIX keeps two deployments (or
+# two test workers) apart on one Redis. Tasks not routed there go to `default`.
+from . import celery_routes as _celery_routes  # noqa: E402
+
+CELERY_TASK_DEFAULT_QUEUE = _celery_routes.queue("default")
+CELERY_TASK_ROUTES = _celery_routes.routes()
+CELERY_TASK_ANNOTATIONS = _celery_routes.annotations()
+CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT = _celery_routes.DEFAULT_TIME_LIMITS
+# One message at a time per worker process: a long PDF or export does not hold others back in its prefetch.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis re-delivers the unacknowledged message of a killed worker after the visibility timeout; it must be longer
+# than the longest hard time limit (swms/celery_routes.py, 3300 s) and retry countdown (600 s), or running tasks
+# are delivered twice (harmless, they are idempotent, but wasted).
+SWMS_CELERY_VISIBILITY_TIMEOUT = env.int("SWMS_CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": SWMS_CELERY_VISIBILITY_TIMEOUT,
+    # A broker that does not answer fails fast instead of hanging the process that talks to it.
+    "socket_connect_timeout": env.float("SWMS_CELERY_CONNECT_TIMEOUT", default=2.0),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tasks queued by the web go through the transactional outbox (swms/outbox.py): written with the caller's
+# transaction, published at commit with a short timeout, published later by `drain_outbox` if the broker was down.
+SWMS_OUTBOX_PUBLISH_TIMEOUT = env.float("SWMS_OUTBOX_PUBLISH_TIMEOUT", default=1.5)
+SWMS_OUTBOX_RETENTION_DAYS = env.int("SWMS_OUTBOX_RETENTION_DAYS", default=7)
+# A worker writes its heartbeat row this often; `manage.py celery_status` calls it lost after 3 missed beats.
+SWMS_WORKER_HEARTBEAT_SECONDS = env.int("SWMS_WORKER_HEARTBEAT_SECONDS", default=30)
+# --- end Celery queues (#17) ---
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    # Tasks whose publish failed at commit (broker down) are published from the outbox (swms/outbox.py).
+    "drain-outbox": {
+        "task": "swms.tasks.drain_outbox",
+        "schedule": timedelta(minutes=1),
+    },
+    # Beat's own heartbeat: beat sends it, a worker records it (`manage.py celery_status`).
+    "beat-heartbeat": {
+        "task": "swms.tasks.beat_heartbeat",
+        "schedule": timedelta(minutes=1),
+    },
     # Certificates are issued a set number of days after a registration window closes.
     "issue-due-certificates": {
         "task": "registration.tasks.issue_due_certificates",

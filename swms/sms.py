@@ -22,12 +22,18 @@ class SMS:
     text: str
 
 
+class SMSTransientError(Exception):
+    """Raised by a backend when the provider may accept the message later (busy, throttled, timed out): the
+    delivery task retries with backoff. Any other exception (a refused number) is not retried."""
+
+
 class BaseSMSBackend(abc.ABC):
     """A backend sends one message; a provider adapter subclasses this (it cannot be instantiated)."""
 
     @abc.abstractmethod
     def send(self, message: SMS) -> None:
-        """Deliver `message`, raising on failure so the delivery task retries."""
+        """Deliver `message`, raising on failure: SMSTransientError (or a network error) is retried with
+        backoff by the delivery task, anything else is not."""
 
 
 class ConsoleBackend(BaseSMSBackend):

@@ -109,3 +109,22 @@ def purge_expired_records_task() -> dict:
     from swms.retention import purge
 
     return purge()
+
+
+@shared_task
+def drain_outbox() -> dict:
+    """Beat, every minute: publish the queued tasks whose publish at commit failed (swms/outbox.py)."""
+    from swms.outbox import drain
+
+    return drain()
+
+
+@shared_task(bind=True)
+def beat_heartbeat(self) -> str:
+    """Beat, every minute: the worker that runs it records when (beat's sending is recorded by
+    swms/heartbeats.py); `manage.py celery_status` shows both."""
+    from swms.heartbeats import record_beat_ran
+
+    hostname = self.request.hostname or ""
+    record_beat_ran(hostname)
+    return hostname

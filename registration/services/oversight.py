@@ -124,6 +124,8 @@ def certificate_reissue(*, registration: Registration, actor: User) -> bool:
     """Queue the certificate again where it failed: none issued though due, or its PDF missing or empty (that
     one is revoked first, as the replacement flow does). Idempotent: a healthy current certificate, or one
     already queued, leaves nothing to do. Returns True if a task was queued (on commit)."""
+    from swms.outbox import enqueue
+
     from ..tasks import issue_certificate
 
     with transaction.atomic():
@@ -143,6 +145,5 @@ def certificate_reissue(*, registration: Registration, actor: User) -> bool:
             certificate_revoke(certificate=current, reason="reissued: file missing")
         elif locked.certificate_due_on is None or locked.certificate_due_on > timezone.localdate():
             raise OversightError(_("This certificate is not due yet."))
-        registration_id = locked.pk
-        transaction.on_commit(lambda: issue_certificate.delay(registration_id))
+        enqueue(issue_certificate, locked.pk)  # published at commit (swms/outbox.py)
     return True
