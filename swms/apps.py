@@ -11,3 +11,7 @@ class SwmsConfig(AppConfig):
         from . import append_only
 
         append_only.register()
+        # --- Health and logs (#17) ---: the request id travels with the Celery tasks a request queues.
+        from .request_id import connect_celery_signals
+
+        connect_celery_signals()

@@ -67,6 +67,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # --- Health and logs (#17) ---: the request id first (every log line carries it), then /healthz and /readyz
+    # before the HTTPS redirect, host check, session and login (a load balancer probes by IP over plain HTTP),
+    # then the 503 page for a lost database (swms/health.py).
+    "swms.request_id.RequestIdMiddleware",
+    "swms.health.HealthCheckMiddleware",
+    "swms.health.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -352,14 +358,52 @@ SWMS_SITE_NAME = _("Social Work Management System")
 # Idle accounts are disabled after this many days by `manage.py disable_idle_accounts` (A1).
 SWMS_ACCOUNT_IDLE_DAYS = env.int("SWMS_ACCOUNT_IDLE_DAYS", default=180)
 
+# --- Health and logs (#17) ---
+# SWMS_LOG_FORMAT=json: one JSON object per line (for a log collector); text (default) for people. Every record
+# carries the request id (X-Request-ID, swms/request_id.py; also in the Celery tasks a request queued) and the
+# signed-in user's id, never personal data.
+SWMS_LOG_FORMAT = env.str("SWMS_LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "swms.request_id.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(process)d",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if SWMS_LOG_FORMAT == "json" else "text",
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     # WeasyPrint logs every rendering step at INFO ("Step 2 - Fetching and parsing CSS"): noise.
     "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
+# The worker keeps this logging configuration (and its format) instead of replacing the root logger's handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# /readyz (swms/health.py): each check's time limit in seconds, how long "all migrations applied" is remembered,
+# checks left out (comma-separated: database, redis, storage, migrations), and the secret that shows the failing
+# checks to a request with the X-Health-Token header (empty: never shown, only logged).
+SWMS_READYZ_TIMEOUT = env.float("SWMS_READYZ_TIMEOUT", default=2.0)
+SWMS_READYZ_MIGRATIONS_CACHE = env.int("SWMS_READYZ_MIGRATIONS_CACHE", default=60)
+SWMS_READYZ_SKIP = env.list("SWMS_READYZ_SKIP", default=[])
+SWMS_HEALTH_TOKEN = env.str("SWMS_HEALTH_TOKEN", default="")
+# Backups (`manage.py backup`): the folder new backups go to.
+SWMS_BACKUP_DIR = env.str("SWMS_BACKUP_DIR", default=str(VAR_DIR / "backups"))
+# A database that does not answer fails a request within DATABASE_CONNECT_TIMEOUT seconds (the 503 page), not
+# after the system's TCP timeout; a persistent connection is checked before reuse, so the web process recovers
+# by itself when PostgreSQL is back.
+for _alias in DATABASES.values():
+    if "sqlite" not in _alias.get("ENGINE", ""):  # PostgreSQL, also through PgBouncer (swms.pgbouncer)
+        _alias.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3))
+        _alias.setdefault("CONN_HEALTH_CHECKS", env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True))
 # Django admin lives under a configurable path (for operators; not linked from the app).
 SWMS_ADMIN_PATH = env.str("SWMS_ADMIN_PATH", default="ops-admin/")
 # Serve static files straight from static/ (no collectstatic needed for the demo and tests);

@@ -4,10 +4,13 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from registration.views_public import verify, verify_upload
+from swms import health, views_exports, views_imports
 from swms import reveal as reveal_views
-from swms import views_exports, views_imports
 
 urlpatterns = [
+    # Load balancers' probes (swms/health.py: HealthCheckMiddleware answers them before any other middleware).
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", include("reports.urls")),
     path("accounts/", include("accounts.urls")),
     path("registration/", include("registration.urls")),

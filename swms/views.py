@@ -1,3 +1,5 @@
+import sys
+
 from django.shortcuts import render
 
 
@@ -6,7 +8,12 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    # Generic page: no stack trace, no detail (D1).
+    # Generic page: no stack trace, no detail (D1). A lost database (raised by a middleware: views' errors are
+    # answered by swms.health.DatabaseUnavailableMiddleware) gets the 503 page, rendered without the database.
+    from swms.health import database_unavailable_response, is_database_unavailable
+
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable_response(request)
     return render(request, "500.html", status=500)
 
 
