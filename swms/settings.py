@@ -228,10 +228,20 @@ STATIC_ROOT = Path(env.str("SWMS_STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Uploaded files are private: no MEDIA_URL route; they are served by permission-checking views.
 MEDIA_ROOT = Path(env.str("SWMS_PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+
+# --- Object storage (#17) ---
+# Private files (uploads, certificates, exports, imports) in an S3-compatible bucket shared by every node when
+# SWMS_STORAGE_URL is set (s3://KEY:SECRET@HOST:PORT/BUCKET[/PREFIX]?secure=0&region=…, see swms/storage.py),
+# else under MEDIA_ROOT. SWMS_STORAGE_PRESIGNED=1: downloads answer, after the permission check, with a redirect
+# to a presigned link valid SWMS_STORAGE_PRESIGNED_SECONDS, signed for SWMS_STORAGE_PUBLIC_ENDPOINT if the
+# browsers reach the store at another address than the application does (default: streamed through the app).
+SWMS_STORAGE_URL = env.str("SWMS_STORAGE_URL", default="")
+SWMS_STORAGE_PRESIGNED = env.bool("SWMS_STORAGE_PRESIGNED", default=False)
+SWMS_STORAGE_PRESIGNED_SECONDS = env.int("SWMS_STORAGE_PRESIGNED_SECONDS", default=60)
+SWMS_STORAGE_PUBLIC_ENDPOINT = env.str("SWMS_STORAGE_PUBLIC_ENDPOINT", default="")
+from .storage import build_storages  # noqa: E402
+
+STORAGES = build_storages(SWMS_STORAGE_URL, presigned_seconds=SWMS_STORAGE_PRESIGNED_SECONDS)
 
 # --- Email and SMS --------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

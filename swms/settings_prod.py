@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .crypto import DEV_FIELD_KEY, DEV_HASH_KEY
 from .settings import *  # noqa: F403
 from .settings import DEV_SECRET_KEY, SECRET_KEY, SWMS_FIELD_KEYS, SWMS_HASH_KEY, env
+from .storage import build_storages
 
 DEBUG = False
 SWMS_PRODUCTION = True
@@ -46,10 +47,9 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)  # noqa: F405
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
+# --- Object storage (#17) ---: private files as in settings.py (SWMS_STORAGE_URL), static files by WhiteNoise.
+STORAGES = build_storages(SWMS_STORAGE_URL, staticfiles="whitenoise.storage.CompressedManifestStaticFilesStorage",  # noqa: F405
+                          presigned_seconds=SWMS_STORAGE_PRESIGNED_SECONDS)  # noqa: F405
 WHITENOISE_USE_FINDERS = False
 
 # Compressed HTML (issue #14: page weight). Right after WhiteNoise: static files are answered above it

@@ -3,8 +3,9 @@
 An upload is accepted only if Pillow recognizes it as a JPEG or PNG image by its bytes (not its name),
 it is at most SWMS_UPLOAD_MAX_BYTES, and it decodes fully. It is then re-encoded, which drops EXIF
 data and anything smuggled after the image (polyglots), and stored under a random server-side name
-below MEDIA_ROOT, which no URL serves. Views hand files out with `serve_private_file` after checking
-that the viewer may see the object the file belongs to.
+in the default storage (below MEDIA_ROOT, or a private bucket: swms/storage.py), which no URL serves.
+Views hand files out with `serve_private_file` after checking that the viewer may see the object the
+file belongs to.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
@@ -102,17 +103,57 @@ def check_image_upload(upload, *, ratio: tuple[int, int] | None = None, ratio_to
     )
 
 
-def serve_private_file(field_file, *, download_name: str | None = None, inline: bool = True) -> FileResponse:
-    """Stream a privately stored file; the caller has already checked permission."""
+class _ObjectStream:
+    """An object's body as FileResponse reads it: in blocks, closed (its connection returned) at the end."""
+
+    def __init__(self, body):
+        self._body = body
+
+    def read(self, size=-1):
+        return self._body.read(None if size is None or size < 0 else size)
+
+    def close(self):
+        self._body.close()
+
+
+def serve_private_file(field_file, *, download_name: str | None = None, inline: bool = True):
+    """Stream a privately stored file; the caller has already checked permission.
+
+    On the local filesystem the file is streamed from disk. In an object store (swms/storage.py) it is
+    streamed from the bucket as it arrives (never buffered whole), or — SWMS_STORAGE_PRESIGNED — the answer is
+    a redirect to a presigned link that expires after SWMS_STORAGE_PRESIGNED_SECONDS. A missing file is a 404.
+    """
+    from swms import storage as object_storage
+
     if not field_file:
         raise Http404
-    try:
-        handle = field_file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
     name = download_name or field_file.name.rsplit("/", 1)[-1]
     content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
+    length = None
+    if object_storage.is_object_storage(field_file.storage):
+        if settings.SWMS_STORAGE_PRESIGNED:
+            if not field_file.storage.exists(field_file.name):
+                raise Http404
+            link = object_storage.presigned_url(
+                field_file.storage, field_file.name, filename=name, content_type=content_type, inline=inline,
+                seconds=settings.SWMS_STORAGE_PRESIGNED_SECONDS)
+            response = HttpResponseRedirect(link)
+            response["Cache-Control"] = "private, no-store"
+            response["Referrer-Policy"] = "no-referrer"
+            return response
+        try:
+            body, length = object_storage.open_object(field_file.storage, field_file.name)
+        except FileNotFoundError:
+            raise Http404 from None
+        handle = _ObjectStream(body)
+    else:
+        try:
+            handle = field_file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
     response = FileResponse(handle, content_type=content_type, as_attachment=not inline, filename=name)
+    if length is not None:
+        response["Content-Length"] = str(length)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

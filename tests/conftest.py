@@ -12,7 +12,7 @@ import pytest
 from accounts.models import Region, User, UserKind
 from tests import today
 
-pytest_plugins = ["tests.registration_fixtures"]
+pytest_plugins = ["tests.registration_fixtures", "tests.s3"]
 
 PASSWORD = "Swms#Test2026"
 
