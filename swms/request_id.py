@@ -14,6 +14,8 @@ import logging
 import re
 import uuid
 
+from django.core.signals import request_finished
+
 HEADER = "X-Request-ID"
 TASK_HEADER = "swms_request_id"
 # Letters, digits and a few separators, at most 128 characters: nothing that could forge a log line.
@@ -43,15 +45,21 @@ class RequestIdMiddleware:
         incoming = request.headers.get(HEADER)
         request_id = incoming if sane(incoming) else new_request_id()
         request.request_id = request_id
-        id_token = _request_id.set(request_id)
-        request_token = _request.set(request)
-        try:
-            response = self.get_response(request)
-        finally:
-            _request.reset(request_token)
-            _request_id.reset(id_token)
+        # Kept until the response is finished (request_finished, below), not only while the middleware runs:
+        # Django's own lines about the response ("Not Found: …", the 500's traceback) come after it.
+        _request_id.set(request_id)
+        _request.set(request)
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
+
+
+def _request_finished(**kwargs):
+    _request.set(None)
+    _request_id.set(None)
+
+
+request_finished.connect(_request_finished, dispatch_uid="swms.request_id.finished")
 
 
 def _user_id() -> int | str | None:
