@@ -44,6 +44,8 @@ def _transient(error: Exception) -> bool:
     than a permanent 5xx refusal (a bad address is not tried again)."""
     if isinstance(error, (SMSTransientError, TransientDeliveryError, ConnectionError, TimeoutError)):
         return True
+    if isinstance(error, smtplib.SMTPRecipientsRefused):  # every recipient refused: a bad address
+        return False
     if isinstance(error, smtplib.SMTPResponseException):
         return not 500 <= error.smtp_code < 600
     return isinstance(error, (smtplib.SMTPException, OSError))

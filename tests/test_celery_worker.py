@@ -1,9 +1,13 @@
 """Tasks through a real Celery worker against the real Redis broker (no eager mode)."""
 
+import contextlib
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -17,42 +21,107 @@ from tests.conftest import make_user
 
 BROKER = os.environ.get("SWMS_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parent.parent
+QUEUES = ("certificates", "exports", "notifications", "default")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def redis_server(port: int | None = None):
+    """A redis-server of the test's own on a free loopback port (no persistence), stopped on exit."""
+    port = port or free_port()
+    process = start_redis(port)
+    try:
+        yield {"port": port, "url": f"redis://127.0.0.1:{port}/0", "process": process}
+    finally:
+        stop_process(process)
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    import redis
+
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--daemonize", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            redis.Redis(port=port, socket_connect_timeout=0.5).ping()
+            return process
+        except redis.exceptions.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                stop_process(process)
+                raise RuntimeError(f"redis-server did not start on port {port}") from None
+            time.sleep(0.1)
+
+
+def stop_process(process: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 20) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+
+
+def worker_env(tmp_path, broker: str, prefix: str, **extra) -> dict:
+    """The environment of a `celery worker` subprocess on the test database."""
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "swms.settings_test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": broker,
+        "SWMS_CELERY_EAGER": "0",
+        "SWMS_CELERY_QUEUE_PREFIX": prefix,
+        "SWMS_SMS_BACKEND": "swms.sms.FileBackend",
+        "SWMS_SMS_FILE_PATH": str(tmp_path / "sms.jsonl"),
+        "SWMS_PRIVATE_MEDIA_ROOT": str(tmp_path / "media"),
+        "SWMS_WORKER_HEARTBEAT_SECONDS": "2",
+        **extra,
+    }
+
+
+def start_worker(env: dict, *, prefix: str = "", queues=QUEUES, pool: str = "solo", concurrency: int = 1,
+                 hostname: str | None = None, log=None) -> subprocess.Popen:
+    """A real `celery worker` process consuming `queues` (with `prefix`), as the README's commands run it."""
+    names = ",".join(prefix + q for q in queues)
+    command = [sys.executable, "-m", "celery", "-A", "swms", "worker", "--pool", pool, "-Q", names,
+               "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING",
+               "--hostname", hostname or f"test-{uuid.uuid4().hex[:8]}@%h"]
+    if pool == "prefork":
+        command += ["--concurrency", str(concurrency)]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log or subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT, start_new_session=True)
 
 
 @pytest.fixture
 def celery_worker_process(transactional_db, tmp_path):
-    """A `celery worker` subprocess on the test database, with its own queue and SMS file."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    sms_file = tmp_path / "sms.jsonl"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "swms.settings_test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_BROKER_URL": BROKER,
-        "CELERY_RESULT_BACKEND": BROKER,
-        "SWMS_CELERY_EAGER": "0",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "SWMS_SMS_BACKEND": "swms.sms.FileBackend",
-        "SWMS_SMS_FILE_PATH": str(sms_file),
-        "SWMS_PRIVATE_MEDIA_ROOT": str(tmp_path / "media"),
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "swms", "worker", "--pool", "solo", "-Q", queue,
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    """A `celery worker` subprocess on the test database, with queues of its own (SWMS_CELERY_QUEUE_PREFIX)
+    and its own SMS file. `queue` is its default queue; it consumes all four."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}-"
+    queue = prefix + "default"
+    hostname = f"{prefix}worker@localhost"
+    worker = start_worker(worker_env(tmp_path, BROKER, prefix), prefix=prefix, hostname=hostname)
     # A client app of its own: the project app may already hold an eager-mode pool and backend.
     sender = Celery("swms-test-client", broker=BROKER, backend=BROKER)
     try:
-        yield {"queue": queue, "sms_file": sms_file, "process": worker, "sender": sender}
+        yield {"queue": queue, "prefix": prefix, "hostname": hostname, "sms_file": tmp_path / "sms.jsonl",
+               "process": worker, "sender": sender}
     finally:
         sender.close()
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_process(worker)
+        import redis
+
+        # The test's own queues are dropped from the shared Redis (never FLUSHALL: others use it).
+        client = redis.Redis.from_url(BROKER)
+        client.delete(*(prefix + q for q in QUEUES))
 
 
 def test_message_delivery_task_runs_in_a_real_worker_and_is_idempotent(celery_worker_process, settings):
@@ -157,3 +226,39 @@ def test_import_centre_steps_run_in_a_real_worker_once(celery_worker_process, re
     for _ in range(2):
         assert sender.send_task(run_import_step.name, args=(job.pk, "import"), queue=queue).get(timeout=60) == "done"
     assert Qualification.objects.filter(issuing_province="广东省").count() == 3
+
+
+def test_the_worker_writes_its_heartbeat_with_its_queues_and_marks_a_clean_stop(celery_worker_process):
+    from swms.models import WorkerHeartbeat
+
+    hostname, prefix = celery_worker_process["hostname"], celery_worker_process["prefix"]
+    deadline = time.monotonic() + 60
+    row = None
+    while time.monotonic() < deadline:
+        row = WorkerHeartbeat.objects.filter(hostname=hostname).first()
+        if row is not None and row.last_seen_at > row.started_at:
+            break
+        time.sleep(0.5)
+    assert row is not None and row.last_seen_at > row.started_at, "no second heartbeat within 60 s"
+    assert sorted(row.queues) == sorted(prefix + q for q in QUEUES) and row.stopped_at is None
+    stop_process(celery_worker_process["process"])
+    row.refresh_from_db()
+    assert row.stopped_at is not None
+
+
+def test_beat_heartbeat_task_records_when_it_ran_and_celery_status_shows_it(celery_worker_process):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from swms.models import BeatHeartbeat
+
+    sender, queue = celery_worker_process["sender"], celery_worker_process["queue"]
+    assert sender.send_task("swms.tasks.beat_heartbeat", queue=queue).get(timeout=60) == \
+        celery_worker_process["hostname"]
+    beat = BeatHeartbeat.objects.get()
+    assert beat.ran_by == celery_worker_process["hostname"] and beat.ran_at is not None
+    out = StringIO()
+    call_command("celery_status", stdout=out)
+    text = out.getvalue()
+    assert celery_worker_process["hostname"] in text and "alive" in text and "Outbox: 0 pending" in text
