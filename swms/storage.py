@@ -199,22 +199,3 @@ def presigned_url(storage, name: str, *, filename: str, content_type: str, inlin
         "ResponseCacheControl": "private, no-store",
     })
 
-
-def storage_ready() -> tuple[bool, str]:
-    """Whether the default storage answers (for /readyz): the bucket is reachable with our keys, or the
-    media folder exists and is writable. (ok, short reason for the operators' log)."""
-    import os
-
-    from django.conf import settings
-    from django.core.files.storage import default_storage
-
-    if is_object_storage(default_storage):
-        try:
-            default_storage.connection.meta.client.head_bucket(Bucket=default_storage.bucket_name)
-        except Exception as e:  # noqa: BLE001 - any failure means "not ready"
-            return False, f"object storage: {e.__class__.__name__}"
-        return True, "object storage"
-    root = str(getattr(default_storage, "location", settings.MEDIA_ROOT))
-    if os.path.isdir(root) and os.access(root, os.W_OK):
-        return True, "filesystem"
-    return False, "filesystem: media folder missing or not writable"

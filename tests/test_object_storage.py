@@ -19,6 +19,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +29,7 @@ from registration import services
 from registration.models import ApplicationMaterial, Certificate, Registration
 from swms import retention
 from swms.models import ExportJob, ImportJob
-from swms.storage import build_storages, describe, parse_storage_url, storage_ready
+from swms.storage import build_storages, describe, parse_storage_url
 from tests.conftest import make_user
 from tests.factories import make_id_number
 from tests.registration_fixtures import complete_profile
@@ -141,7 +143,6 @@ def test_model_file_fields_write_into_the_bucket_not_the_disk(s3_storage, region
     again = default_storage.save(worker.photo.name, ContentFile(b"other"))
     assert again != worker.photo.name and s3_storage.read(again) == b"other"
     assert s3_storage.read(worker.photo.name) != b"other"
-    assert storage_ready() == (True, "object storage")
 
 
 @pytest.mark.s3
@@ -159,11 +160,17 @@ def test_objects_are_private_and_links_are_signed(s3_storage):
 
 
 @pytest.mark.s3
-def test_the_store_unreachable_makes_readiness_fail(s3_storage, settings):
+def test_readiness_probes_the_bucket_and_an_unreachable_store_fails_fast(s3_storage, settings):
+    from botocore.exceptions import EndpointConnectionError
+
+    from swms.health import check_storage
+
+    assert check_storage() is None and s3_storage.keys() == []  # written, read back and deleted
+    # Nothing listens on port 9: the bounded connect timeout and retries give up instead of hanging.
     broken = s3_storage.server.url(s3_storage.prefix).replace(f":{s3_storage.server.ports['s3']}/", ":9/")
-    settings.STORAGES = build_storages(broken + "&connect_timeout=1&retries=1")
-    ok, reason = storage_ready()
-    assert not ok and reason.startswith("object storage:")
+    settings.STORAGES = build_storages(broken + "&connect_timeout=1&retries=2")
+    with pytest.raises(EndpointConnectionError):
+        default_storage.exists("anything")
 
 
 # --- The journey ------------------------------------------------------------------------------------------
@@ -393,3 +400,80 @@ def test_an_import_file_and_its_error_workbook_roundtrip_through_the_bucket(s3_s
     names = [job.file.name, job.error_file.name]
     assert retention.purge()["import_files"] == 1
     assert not any(s3_storage.exists(n) for n in names) and s3_storage.keys() == []
+
+
+# --- copy_files_to_storage ------------------------------------------------------------------------------
+
+
+def test_copying_refuses_when_the_default_storage_is_the_disk(db, media):
+    with pytest.raises(CommandError, match="local filesystem"):
+        call_command("copy_files_to_storage")
+
+
+def _copy(*args) -> str:
+    out = io.StringIO()
+    call_command("copy_files_to_storage", *args, stdout=out, stderr=out)
+    return out.getvalue()
+
+
+@pytest.mark.s3
+def test_local_files_are_copied_into_the_bucket_once_and_verified(db, media, regions, alice, client, settings,
+                                                                  seaweedfs):
+    from tests.factories import SocialWorkerFactory
+
+    # A one-host installation: the files on its disk.
+    worker = complete_profile(SocialWorkerFactory(), regions["洪桥街道"])
+    big = os.urandom(9 * 2**20)  # above the multipart threshold: its ETag is not an MD5
+    jobs = []
+    for name, data in (("名单.xlsx", b"small import"), ("big.csv", big), ("gone.xlsx", b"lost")):
+        job = ImportJob(kind="roster", user=alice, file_name=name, size=len(data),
+                        sha256=hashlib.sha256(data).hexdigest(), status=ImportJob.Status.DONE)
+        job.file.save(name, ContentFile(data), save=True)
+        jobs.append(job)
+    (media / jobs[2].file.name).unlink()  # a file the database names, lost from the disk
+    (media / "orphans").mkdir()
+    (media / "orphans" / "old.txt").write_bytes(b"no longer referenced")
+    local = {n: (media / n).read_bytes() for n in (worker.photo.name, jobs[0].file.name, jobs[1].file.name)}
+
+    # The same host switched to the object store.
+    view = _switch_to_bucket(settings, seaweedfs)
+    out = _copy("--dry-run")
+    assert "Dry run: 4 files: 3 would be copied, 0 replaced, 0 are already there, 1 missing on disk." in out
+    assert f"Missing on disk: {jobs[2].file.name}" in out and view.keys() == []
+
+    out = _copy()
+    assert "4 files: 3 copied (9.0 MB), 0 replaced, 0 already there, 1 missing on disk, 0 failed." in out
+    assert set(view.keys()) == set(local)
+    assert all(view.read(name) == data for name, data in local.items())
+    head = view.client.head_object(Bucket=view.server.bucket, Key=view.key(jobs[1].file.name))
+    assert head["Metadata"]["sha256"] == hashlib.sha256(big).hexdigest() and "-" in head["ETag"]
+    # The application now serves them from the bucket, under the same names.
+    client.force_login(alice)
+    photo = client.get(reverse("registration:profile-photo", kwargs={"pk": worker.pk}))
+    assert photo.status_code == 200 and body_of(photo) == local[worker.photo.name]
+
+    out = _copy("-v", "2")
+    assert "0 copied (0.0 MB), 0 replaced, 3 already there, 1 missing on disk, 0 failed." in out
+    assert f"Already there: {worker.photo.name}" in out
+
+    # An object of the right size but other bytes (an interrupted copy, a clash) is replaced.
+    wrong = bytes(len(local[jobs[0].file.name]))
+    view.client.put_object(Bucket=view.server.bucket, Key=view.key(jobs[0].file.name), Body=wrong)
+    out = _copy()
+    assert "1 replaced, 2 already there" in out and view.read(jobs[0].file.name) == local[jobs[0].file.name]
+
+    out = _copy("--all")
+    assert "4 files: 1 copied" in out and "3 already there, 0 missing on disk" in out
+    assert view.read("orphans/old.txt") == b"no longer referenced"
+
+
+def _switch_to_bucket(settings, seaweedfs):
+    """The s3_storage fixture's switch, done in the middle of a test."""
+    import uuid
+
+    from tests.s3 import BucketView
+
+    prefix = f"copy-{uuid.uuid4().hex[:12]}"
+    settings.SWMS_STORAGE_URL = seaweedfs.url(prefix)
+    settings.STORAGES = build_storages(settings.SWMS_STORAGE_URL)
+    return BucketView(server=seaweedfs, prefix=prefix, url=settings.SWMS_STORAGE_URL, client=seaweedfs.client())
