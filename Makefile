@@ -80,3 +80,9 @@ bench-scale: $(STAMP) messages
 	DATABASE_URL=$(SCALE_DATABASE_URL) $(BIN)/python bench/scale.py load --users 10 50 --seconds 30 --out var/bench/load.json
 	DATABASE_URL=$(SCALE_DATABASE_URL) $(BIN)/python bench/scale.py weight --out var/bench/weight.json
 	$(BIN)/python bench/scale.py report --pages var/bench/pages.json --load var/bench/load.json --weight var/bench/weight.json
+
+# The tests marked `pgbouncer` and the transaction-heavy test files through a private PgBouncer in transaction
+# pooling mode (issue #17; .ci/pgbouncer/run-tests.sh starts and stops it on a free loopback port).
+.PHONY: test-pgbouncer
+test-pgbouncer: $(STAMP) messages
+	.ci/pgbouncer/run-tests.sh

@@ -38,7 +38,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -248,13 +248,20 @@ def _write_csv(archive: zipfile.ZipFile, spec: schema.FileSpec, rows: Iterable[l
 @contextmanager
 def _snapshot():
     """One consistent, read-only view of the database for all files (REPEATABLE READ on PostgreSQL when this
-    is the outermost transaction), so a registration never refers to a worker the workers file lacks."""
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        if outermost and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
+    is the outermost transaction), so a registration never refers to a worker the workers file lacks. Read
+    from the replica where swms.db_router allows (#17; its lag stays far below SWMS_EXCHANGE_OVERLAP_SECONDS);
+    inside a transaction, so that through PgBouncer the rows still stream from a server-side cursor."""
+    from swms.db_router import read_alias, reads_from_replica
+
+    with reads_from_replica():
+        alias = read_alias()
+        db = connections[alias]
+        outermost = not db.in_atomic_block
+        with transaction.atomic(using=alias):
+            if outermost and db.vendor == "postgresql":
+                with db.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
 
 
 def _sha256_of(path: Path) -> str:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime
 import secrets
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -332,8 +333,16 @@ def _version_key(region_id) -> str:
 
 def renew(*keys: str) -> None:
     """Replace the version tokens under these cache keys. Tokens are random, not counters, so a token evicted
-    from the cache and made anew never meets an entry cached under the old one."""
-    cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
+    from the cache and made anew never meets an entry cached under the old one. Each carries the time it was
+    made ("<hex>t<milliseconds>"): what is computed for it must not come from a replica behind that time."""
+    made = f"t{int(time.time() * 1000)}"
+    cache.set_many({key: secrets.token_hex(8) + made for key in keys}, timeout=None)
+
+
+def renewed_at(version: str) -> float | None:
+    """The newest time (Unix seconds) at which a token of `version` (joined tokens) was renewed, if any."""
+    times = [int(part.rpartition("t")[2]) / 1000 for part in version.split(".") if "t" in part]
+    return max(times, default=None)
 
 
 def token(*keys: str) -> str:
@@ -376,7 +385,11 @@ def cached(region, name: str, compute, *parts, version: str | None = None, timeo
                     get_script_prefix(), *map(str, parts)])
     value = cache.get(key)
     if value is None:
-        value = compute()
+        from swms.db_router import reads_from_replica
+
+        # Sums read from the replica only once it has replayed the change this version stands for (#17).
+        with reads_from_replica(fresh_after=renewed_at(version)):
+            value = compute()
         cache.set(key, value, timeout=timeout)
     return value
 

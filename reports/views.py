@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import UserKind
 from accounts.operator_roles import is_operator
 from stations.current import station_required
+from swms.db_router import reads_from_replica
 from swms.decorators import official_required
 from swms.exports import Table, export_requested, export_response
 
@@ -113,6 +114,7 @@ def _statistics_figures(root, period) -> dict:
 
 @login_required
 @official_required
+@reads_from_replica()  # after the checks above, which read the user from the primary (#17)
 def statistics_view(request, pk=None):
     """统计分析: the figures of a region by child region, for a period; drill down by the region names.
 

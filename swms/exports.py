@@ -34,6 +34,7 @@ from django.http import FileResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
+from swms.db_router import outside_replica_reads, streaming_reads
 from swms.xlsx import write_xlsx_stream
 
 logger = logging.getLogger(__name__)
@@ -210,7 +211,8 @@ def purge_expired_exports() -> int:
 def write_xlsx(handle, headers: list, rows: Iterable[Iterable], sheet_title: str = "Sheet1",
                progress: Callable[[int], None] | None = None, every: int = 500) -> int:
     """Write the workbook to `handle`; `progress(n)` is called every `every` rows. Returns the row count."""
-    return write_xlsx_stream(handle, headers, rows, sheet_title, progress=progress, every=every)
+    with streaming_reads():
+        return write_xlsx_stream(handle, headers, rows, sheet_title, progress=_off_replica(progress), every=every)
 
 
 def xlsx_response(filename: str, headers: list[str], rows: Iterable[Iterable], sheet_title: str = "Sheet1"):
@@ -226,6 +228,22 @@ def xlsx_response(filename: str, headers: list[str], rows: Iterable[Iterable], s
 def write_csv(handle, headers: list, rows: Iterable[Iterable], progress: Callable[[int], None] | None = None,
               every: int = 500) -> int:
     """Write UTF-8 CSV with a byte-order mark (so that Excel opens Chinese text) to binary `handle`."""
+    with streaming_reads():
+        return _write_csv(handle, headers, rows, _off_replica(progress), every)
+
+
+def _off_replica(progress: Callable[[int], None] | None) -> Callable[[int], None] | None:
+    """The job's progress writes go to the primary, and its reads of the rows stay where they were (#17)."""
+    if progress is None:
+        return None
+
+    def call(n: int) -> None:
+        with outside_replica_reads():
+            progress(n)
+    return call
+
+
+def _write_csv(handle, headers: list, rows: Iterable[Iterable], progress, every: int) -> int:
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     writer = csv.writer(text)
     writer.writerow([str(h) for h in headers])

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "swms.health.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Read replica (#17): after a write, this user's reads stay on the primary (swms/db_router.py).
+    "swms.db_router.ReplicaPinMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -123,6 +125,30 @@ DATABASES = {
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Database pooling and read replica (#17) ---
+# DATABASE_REPLICA_URL: a streaming replica of the primary; statistics, dashboards and exports read from it
+# through swms.db_router.reads_from_replica() (never writes, never right after a write). Not migrated.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# The router's switch: settings_test defines the alias (a test mirror) but routes to it only in its tests.
+SWMS_REPLICA_READS = "replica" in DATABASES
+# A user who has just written (any POST, PUT, PATCH, DELETE) reads from the primary for this many seconds.
+SWMS_REPLICA_PIN_SECONDS = env.int("SWMS_REPLICA_PIN_SECONDS", default=10)
+# The replica is used only while it is at most this many seconds behind (checked every few seconds).
+SWMS_REPLICA_MAX_LAG_SECONDS = env.float("SWMS_REPLICA_MAX_LAG_SECONDS", default=5.0)
+SWMS_REPLICA_CHECK_SECONDS = env.float("SWMS_REPLICA_CHECK_SECONDS", default=2.0)
+DATABASE_ROUTERS = ["swms.db_router.ReplicaRouter"]
+# DATABASE_PGBOUNCER: the URLs above go through PgBouncer in transaction pooling mode; swms/pgbouncer/base.py
+# keeps server-side cursors inside transactions and prepared statements off.
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+if DATABASE_PGBOUNCER:
+    for _db in DATABASES.values():
+        if _db["ENGINE"] == "django.db.backends.postgresql":
+            _db["ENGINE"] = "swms.pgbouncer"
+# --- end Database pooling and read replica (#17) ---
 
 # --- Cache ----------------------------------------------------------------------------------
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://swms")}

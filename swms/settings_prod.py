@@ -44,8 +44,11 @@ LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # Persistent database connections (checked before reuse): a page no longer pays a connect per request.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)  # noqa: F405
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+# --- Database pooling and read replica (#17) ---: the same for the replica; through PgBouncer these are the
+# client connections to PgBouncer (cheap to keep), the server connections are PgBouncer's.
+for _db in DATABASES.values():  # noqa: F405
+    _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    _db["CONN_HEALTH_CHECKS"] = True
 
 # --- Object storage (#17) ---: private files as in settings.py (SWMS_STORAGE_URL), static files by WhiteNoise.
 STORAGES = build_storages(SWMS_STORAGE_URL, staticfiles="whitenoise.storage.CompressedManifestStaticFilesStorage",  # noqa: F405

@@ -27,3 +27,11 @@ SWMS_WORKER_LOOKUP_PER_HOUR = 1000
 # The rate limits of swms/throttle.py, counted in the cache the whole run shares from one address;
 # tests/test_rate_limits.py lowers them.
 SWMS_EXPORT_PER_HOUR = SWMS_PDF_PER_HOUR = SWMS_REGISTRY_LOOKUP_PER_MINUTE = SWMS_PASSWORD_RESET_PER_HOUR = 100_000
+
+# --- Database pooling and read replica (#17) ---: a "replica" alias that is a test mirror of the default
+# database (same test database, its own connection); the router sends nothing to it unless a test turns
+# SWMS_REPLICA_READS on (tests/test_db_router.py). DATABASE_PGBOUNCER applies to it as to the default.
+from .settings import DATABASES  # noqa: E402
+
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+SWMS_REPLICA_READS = False
