@@ -206,9 +206,14 @@ class HealthCheckMiddleware:
 
 
 def is_database_unavailable(exc) -> bool:
+    """A lost or unreachable database (connection refused or timed out, server shut down or starting up), not
+    a query that the server cancelled (statement timeout) or rolled back (deadlock, serialization failure)."""
     from django.db import InterfaceError, OperationalError
 
-    return isinstance(exc, (OperationalError, InterfaceError))
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    return not (sqlstate.startswith("40") or sqlstate == "57014")
 
 
 def database_unavailable_response(request) -> HttpResponse:

@@ -180,3 +180,34 @@ def test_request_chinese_page(database_gone):
     response = Client(HTTP_ACCEPT_LANGUAGE="zh-hans", raise_request_exception=False).get(reverse("accounts:login"))
     assert response.status_code == 503
     assert '<html lang="zh-hans"' in response.content.decode()
+
+
+def test_a_database_that_accepts_but_never_answers_fails_within_the_connect_timeout(database_gone, settings):
+    """DATABASE_CONNECT_TIMEOUT (default 3 s) bounds the wait for a database that hangs (a silent listener here),
+    instead of the system's TCP timeout."""
+    import time
+
+    assert connection.settings_dict["OPTIONS"]["connect_timeout"] == 3
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
+    down, up = database_gone
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        connection.close()
+        connection.settings_dict["PORT"] = str(silent.getsockname()[1])
+        started = time.monotonic()
+        response = Client(HTTP_ACCEPT_LANGUAGE="en", raise_request_exception=False).get(reverse("accounts:login"))
+        elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert "The system cannot reach its database at the moment" in response.content.decode()
+    assert elapsed < 10
+
+
+def test_a_cancelled_query_is_not_reported_as_a_lost_database(db):
+    from django.db import OperationalError
+
+    with pytest.raises(OperationalError) as raised, connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 50")
+        cursor.execute("SELECT pg_sleep(2)")
+    assert not health.is_database_unavailable(raised.value)
+    assert health.is_database_unavailable(OperationalError("connection refused"))
