@@ -55,7 +55,7 @@ def _with_token(request) -> bool:
     return bool(secret) and bool(given) and hmac.compare_digest(secret.encode(), given.encode())
 
 
-# --- The checks: each returns None when fine, else a short reason for the operators' log ------------------------
+# --- The checks: each returns None when fine, else a short reason for the operators' log --------------------
 
 
 def _in_thread(check):
@@ -118,7 +118,7 @@ def check_storage() -> str | None:
     try:
         with default_storage.open(stored, "rb") as handle:
             if handle.read() != payload:
-                return "storage: probe object read back differently"
+                return "the probe object read back differently"
     finally:
         default_storage.delete(stored)
     return None
@@ -132,13 +132,13 @@ def check_migrations() -> str | None:
     now = time.monotonic()
     cached = _migrations_cache.get("default")
     if cached is not None and now < cached[0]:
-        return None if cached[1] else "migrations: not all applied"
+        return None if cached[1] else "not all applied"
     with _migrations_lock:
         executor = MigrationExecutor(connection)
         applied = not executor.migration_plan(executor.loader.graph.leaf_nodes())
         keep = settings.SWMS_READYZ_MIGRATIONS_CACHE if applied else min(5, settings.SWMS_READYZ_MIGRATIONS_CACHE)
         _migrations_cache["default"] = (time.monotonic() + keep, applied)
-    return None if applied else "migrations: not all applied"
+    return None if applied else "not all applied"
 
 
 CHECKS = {
@@ -163,13 +163,13 @@ def run_checks() -> dict[str, str | None]:
         try:
             results[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
         except concurrent.futures.TimeoutError:
-            results[name] = f"{name}: no answer within {settings.SWMS_READYZ_TIMEOUT:g} s"
+            results[name] = f"no answer within {settings.SWMS_READYZ_TIMEOUT:g} s"
         except Exception as e:  # noqa: BLE001 - any failure means "not ready"
-            results[name] = f"{name}: {e.__class__.__name__}: {str(e)[:200]}".strip()
+            results[name] = f"{e.__class__.__name__}: {str(e)[:200]}".strip()
     return results
 
 
-# --- Views ----------------------------------------------------------------------------------------------------
+# --- Views --------------------------------------------------------------------------------------------------
 
 
 def healthz(request):
@@ -180,7 +180,8 @@ def readyz(request):
     results = run_checks()
     failed = {name: reason for name, reason in results.items() if reason}
     if failed:
-        logger.warning("readyz: unavailable (%s)", "; ".join(failed.values()))
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
+        logger.warning("readyz: unavailable (%s)", reasons)
     body = "ok\n" if not failed else "unavailable\n"
     if _with_token(request):
         body += "".join(f"{name}: {reason or 'ok'}\n" for name, reason in results.items())
@@ -202,7 +203,7 @@ class HealthCheckMiddleware:
         return self.get_response(request)
 
 
-# --- The database is unavailable --------------------------------------------------------------------------------
+# --- The database is unavailable ----------------------------------------------------------------------------
 
 
 def is_database_unavailable(exc) -> bool:
@@ -231,7 +232,8 @@ def database_unavailable_response(request) -> HttpResponse:
             logger.debug("closing a broken database connection failed", exc_info=True)
     language = translation.get_language_from_request(request)
     with translation.override(language):
-        body = loader.get_template("503.html").render({"retry_after": RETRY_AFTER_SECONDS, "LANGUAGE_CODE": language})
+        context = {"retry_after": RETRY_AFTER_SECONDS, "LANGUAGE_CODE": language}
+        body = loader.get_template("503.html").render(context)
     response = HttpResponse(body, status=503, content_type="text/html; charset=utf-8")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"

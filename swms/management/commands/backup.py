@@ -39,7 +39,7 @@ FILES = "files"
 CHUNK = 1024 * 1024
 
 
-# --- Shared with restore.py -------------------------------------------------------------------------------------
+# --- Shared with restore.py ---------------------------------------------------------------------------------
 
 
 def db_settings_from_url(url: str) -> dict:
@@ -89,10 +89,12 @@ def pg_program(name: str, server_version: int) -> str:
     found = next((str(path) for path in candidates if path.is_file()), None) or shutil.which(name)
     if not found:
         raise CommandError(f"{name} not found (install postgresql-client-{major} or set SWMS_PG_BIN_DIR).")
-    version = subprocess.run([found, "--version"], capture_output=True, text=True, check=True).stdout  # noqa: S603 - the PostgreSQL client, no shell
+    # The PostgreSQL client found above, no shell.
+    version = subprocess.run([found, "--version"], capture_output=True, text=True, check=True).stdout  # noqa: S603
     match = re.search(r"(\d+)(?:\.(\d+))?", version)
     if not match or int(match.group(1)) < major:
-        raise CommandError(f"{found} is {version.strip()}; the server is PostgreSQL {major}: use a client ≥ {major}.")
+        raise CommandError(f"{found} is {version.strip()}; the server is PostgreSQL {major}: "
+                           f"use a client of version {major} or later.")
     return found
 
 
@@ -130,7 +132,7 @@ def safe_name(name: str) -> bool:
             and posixpath.normpath(name) == name and not name.startswith(".."))
 
 
-# --- The command --------------------------------------------------------------------------------------------------
+# --- The command --------------------------------------------------------------------------------------------
 
 
 def stored_file_names(using: str) -> list[str]:
@@ -165,7 +167,8 @@ class Command(BaseCommand):
             raise CommandError("Backups need PostgreSQL (DATABASE_URL postgres://…).")
         if connection.in_atomic_block:
             raise CommandError("Run the backup outside a transaction.")
-        dump_db = db_settings_from_url(options["database_url"]) if options["database_url"] else connection.settings_dict
+        dump_db = (db_settings_from_url(options["database_url"]) if options["database_url"]
+                   else connection.settings_dict)
         parent = Path(options["output"] or settings.SWMS_BACKUP_DIR)
         parent.mkdir(parents=True, exist_ok=True)
         now = datetime.now(UTC)
