@@ -16,6 +16,7 @@ printf '{"identities": [{"name": "swms", "credentials": [{"accessKey": "%s", "se
  "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}\n' "$S3_ACCESS_KEY" "$S3_SECRET_KEY" > "$config"
 mkdir -p "$dir"
 # -volume.max=0: as many volumes as the disk holds; 1 GB volumes (the default 30 GB suits a cluster, not one
-# disk). No telemetry leaves the host; the Iceberg and Lance endpoints stay closed.
+# disk). No telemetry leaves the host; the Iceberg and Lance endpoints stay closed. Arguments given to this
+# script come last and win (deploy/smoke_without_docker.py moves every port).
 exec weed server -dir="$dir" -ip.bind=0.0.0.0 -master.volumeSizeLimitMB=1024 -volume.max=0 \
-  -master.telemetry=false -s3 -s3.port=8333 -s3.config="$config" -s3.port.iceberg=0 -s3.port.lance=0
+  -master.telemetry=false -s3 -s3.port=8333 -s3.config="$config" -s3.port.iceberg=0 -s3.port.lance=0 "$@"
