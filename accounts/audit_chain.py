@@ -120,6 +120,7 @@ def _anchors() -> set[tuple[int, str]]:
     return found
 
 
+@transaction.atomic  # streamed from a server-side cursor, also through PgBouncer's transaction pooling (#17)
 def verify(chunk_size: int = 2000) -> tuple[int, Break | None]:
     """Walk the chain in id order (streamed). Returns (rows checked, first break or None)."""
     from .models import SecurityEvent

@@ -191,17 +191,26 @@ def streaming_reads():
             yield alias
 
 
+def _other_alias(hints) -> str | None:
+    """The alias of a related object loaded from a third database (`.using(...)`), as Django would pick."""
+    instance = hints.get("instance")
+    db = getattr(getattr(instance, "_state", None), "db", None)
+    return db if db not in (None, DEFAULT_DB_ALIAS, REPLICA) else None
+
+
 class ReplicaRouter:
     """Reads: `read_alias()`; writes: the primary; migrations: never on the replica."""
 
     def db_for_read(self, model, **hints):
-        return read_alias(model)
+        other = _other_alias(hints)
+        return other or read_alias(model)
 
     def db_for_write(self, model, **hints):
         state = _reads.get()
         if state is not None:
             state.wrote = True
-        return DEFAULT_DB_ALIAS
+        # An object read from the replica is saved to the primary.
+        return _other_alias(hints) or DEFAULT_DB_ALIAS
 
     def allow_relation(self, obj1, obj2, **hints):
         return True  # the same database, whichever copy an object was read from

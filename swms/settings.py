@@ -133,8 +133,9 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-# The router's switch: settings_test defines the alias (a test mirror) but routes to it only in its tests.
-SWMS_REPLICA_READS = "replica" in DATABASES
+# The router's switch (SWMS_REPLICA_READS=0 sends every read back to the primary without removing the URL);
+# settings_test defines the alias (a test mirror) but routes to it only in its tests.
+SWMS_REPLICA_READS = "replica" in DATABASES and env.bool("SWMS_REPLICA_READS", default=True)
 # A user who has just written (any POST, PUT, PATCH, DELETE) reads from the primary for this many seconds.
 SWMS_REPLICA_PIN_SECONDS = env.int("SWMS_REPLICA_PIN_SECONDS", default=10)
 # The replica is used only while it is at most this many seconds behind (checked every few seconds).

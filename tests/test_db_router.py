@@ -131,6 +131,7 @@ def test_review_dashboard_is_read_from_the_replica(client, regions, alice, repli
 
 
 @BOTH
+@pytest.mark.pgbouncer  # also through PgBouncer: the rows stream inside a replica transaction
 def test_export_rows_come_from_the_replica_and_the_job_writes_the_primary(client, regions, alice, replica_on,
                                                                          media):
     create_station(alice, regions, name="甲站")
@@ -155,6 +156,7 @@ def test_export_rows_come_from_the_replica_and_the_job_writes_the_primary(client
 
 
 @BOTH
+@pytest.mark.pgbouncer  # also through PgBouncer: the rows stream inside a replica transaction
 def test_exchange_package_is_read_from_one_snapshot_on_the_replica(regions, alice, replica_on, media):
     create_station(alice, regions)
     with captured() as (primary, replica):

@@ -125,3 +125,25 @@ class TestThroughPgBouncer:
                 cursors = cursor.fetchall()
             assert [holdable for name, holdable in cursors if name.startswith("_django_curs_")] == [False]
             assert [first, *rows] == list(Permission.objects.order_by("pk").values_list("pk", flat=True))
+
+    @pytest.mark.django_db(transaction=True)
+    def test_the_time_zone_django_sets_reaches_every_server_connection(self):
+        """Django sets its connection's time zone once, when it connects (the server's default here differs:
+        Etc/UTC); PgBouncer must carry it to each server connection it lends that client afterwards."""
+        connection.close()
+        connection.ensure_connection()
+        seen, holders = [], []
+        try:
+            for _ in range(3):
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid(), current_setting('TimeZone')")
+                    seen.append(cursor.fetchone())
+                holder = _client()  # keeps the server connection just used, so the next one is another
+                holder.execute("BEGIN")
+                _pid(holder)
+                holders.append(holder)
+        finally:
+            for holder in holders:
+                holder.close()
+        assert len({pid for pid, _zone in seen}) == 3
+        assert {zone for _pid, zone in seen} == {connection.timezone_name}

@@ -7,6 +7,7 @@
 #
 #   .ci/pgbouncer/run-tests.sh                    (make test-pgbouncer)
 #   PGBOUNCER_TEST_DB=swms_mine .ci/pgbouncer/run-tests.sh -x
+#   PGBOUNCER_FILES=tests/test_pgbouncer.py .ci/pgbouncer/run-tests.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -26,9 +27,14 @@ FILES=(
   tests/test_roster_import.py          # roster import: COPY, advisory lock, batches
   tests/test_exchange.py               # REPEATABLE READ snapshot, temporary table ON COMMIT DROP, COPY
   tests/test_celery_worker.py          # real worker subprocesses, also through PgBouncer
-  tests/test_statistics.py             # aggregates, cached figures, replica routing off
+  tests/test_import_centre.py          # import jobs: upload, check, confirm, COPY, progress
+  tests/test_registration_flow.py      # the review workflow's row locks and state changes, end to end
 )
-MARKED=$(grep -l -E "mark\.pgbouncer|pytest\.mark\.pgbouncer" tests/test_*.py || true)
+MARKED=$(grep -l -E "mark\.pgbouncer" tests/test_*.py || true)
+if [ -n "${PGBOUNCER_FILES:-}" ]; then  # only these files, whole (e.g. PGBOUNCER_FILES=tests/test_pgbouncer.py)
+  read -ra FILES <<<"$PGBOUNCER_FILES"
+  MARKED=""
+fi
 
 dir=$(mktemp -d /tmp/swms-pgbouncer.XXXXXX)
 port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
