@@ -66,13 +66,17 @@ def _files(root: Path) -> dict[str, str]:
 @pytest.fixture
 def data(transactional_db, regions, settings, tmp_path):
     """Workers, an issued certificate with its PDF, a profile photo and an import file, in a media folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return {**_make_data(regions), "media": settings.MEDIA_ROOT}
+
+
+def _make_data(regions):
     from registration.models import Certificate
     from registration.tasks import issue_certificate
     from swms.models import ImportJob
     from tests.factories import QualificationFactory, RegistrationFactory, SocialWorkerFactory
 
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_ROOT.mkdir()
     worker = SocialWorkerFactory(work_region=regions["洪桥街道"], name="陈备份")
     worker.photo.save("photo.png", ContentFile(PNG))
     SocialWorkerFactory(work_region=regions["北京街道"], name="李恢复")
@@ -85,7 +89,7 @@ def data(transactional_db, regions, settings, tmp_path):
     job = ImportJob.objects.create(kind="roster", user=official, scope=official.region, file_name="名单.xlsx",
                                    size=5, sha256="0" * 64)
     job.file.save("roster.xlsx", ContentFile(b"PK\x03\x04 not really a workbook"))
-    return {"worker": worker, "certificate": certificate, "media": settings.MEDIA_ROOT}
+    return {"worker": worker, "certificate": certificate}
 
 
 def _backup(tmp_path) -> Path:
@@ -190,3 +194,36 @@ def test_restore_refuses_a_store_that_is_not_empty(data, tmp_path, empty_databas
         call_command("restore", str(folder), database_url=url)
     with psycopg.connect(url.replace("postgres://", "postgresql://")) as target:
         assert table_counts(target.cursor()) == {}
+
+
+@pytest.mark.s3
+def test_backup_and_restore_through_an_s3_bucket(transactional_db, regions, s3_storage, settings, tmp_path,
+                                                 empty_database):
+    """The same through the object store (a real SeaweedFS): files read from one bucket prefix, restored into an
+    empty one, byte for byte."""
+    from swms.storage import build_storages
+
+    source = _make_data(regions)
+    source_files = {name: hashlib.sha256(s3_storage.read(name)).hexdigest() for name in s3_storage.keys()}
+    assert source["certificate"].file.name in source_files and len(source_files) == 3
+    folder = _backup(tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert {item["name"]: item["sha256"] for item in manifest["files"]} == source_files
+
+    # An empty prefix of the bucket as the new store; refused while it is the full one.
+    name, url = empty_database()
+    with pytest.raises(CommandError, match="file store is not empty"):
+        call_command("restore", str(folder), database_url=url)
+    target_prefix = f"restored-{uuid.uuid4().hex[:8]}"
+    settings.STORAGES = build_storages(s3_storage.server.url(target_prefix))
+    out = io.StringIO()
+    call_command("restore", str(folder), database_url=url, stdout=out)
+    assert "Restore complete" in out.getvalue()
+    client = s3_storage.server.client()
+    restored = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3_storage.server.bucket,
+                                                                 Prefix=target_prefix + "/"):
+        for entry in page.get("Contents", ()):
+            body = client.get_object(Bucket=s3_storage.server.bucket, Key=entry["Key"])["Body"].read()
+            restored[entry["Key"][len(target_prefix) + 1:]] = hashlib.sha256(body).hexdigest()
+    assert restored == source_files

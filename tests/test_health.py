@@ -211,3 +211,23 @@ def test_a_cancelled_query_is_not_reported_as_a_lost_database(db):
         cursor.execute("SELECT pg_sleep(2)")
     assert not health.is_database_unavailable(raised.value)
     assert health.is_database_unavailable(OperationalError("connection refused"))
+
+
+@pytest.mark.s3
+def test_readyz_on_the_object_store(client, s3_storage, db):
+    """On a real S3 server (SeaweedFS): ready, and the probe leaves no object behind."""
+    response = client.get("/readyz", HTTP_X_HEALTH_TOKEN="")
+    assert response.status_code == 200, response.content
+    assert s3_storage.keys() == []
+
+
+def test_readyz_unavailable_when_the_object_store_does_not_answer(client, settings, db, caplog):
+    from swms.storage import build_storages
+
+    settings.STORAGES = build_storages(
+        f"s3://key:secret@127.0.0.1:{_closed_port()}/bucket?secure=0&connect_timeout=1&retries=1"
+    )
+    with caplog.at_level(logging.WARNING, logger="swms.health"):
+        response = client.get("/readyz")
+    assert response.status_code == 503 and response.content == b"unavailable\n"
+    assert "storage:" in caplog.text
