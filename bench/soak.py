@@ -438,6 +438,9 @@ def main(argv=None):
     print(f"database {dbname}: {len(sessions)} sessions ({n_workers} social workers) in "
           f"{time.perf_counter() - t:.1f} s", flush=True)
 
+    from django.db import connections
+
+    connections.close_all()  # the database's connections during the run are then the server's alone
     tmp = Path(tempfile.mkdtemp(prefix="swms-soak-"))
     static_root = tmp / "static"
     (tmp / f"{SETTINGS_MODULE}.py").write_text(SETTINGS_SOURCE)
