@@ -7,6 +7,7 @@ request fails fast with the friendly 503 page and /readyz says unavailable while
 is back the same gunicorn processes (same PIDs) serve again, with no restart.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -210,4 +211,17 @@ def test_postgres_restart_under_load_fails_fast_then_recovers_without_restarting
     # Recovered by itself: the same gunicorn master and the same worker processes.
     assert server.poll() is None and server.pid == master
     assert worker_pids(master) == workers
-    assert "Worker exiting" not in stack["log"].read_text(errors="replace")
+    log = stack["log"].read_text(errors="replace")
+    assert "Worker exiting" not in log
+    # The operators' side: JSON log lines of the outage, each with the id of the request it happened in.
+    lines = []
+    for raw in log.splitlines():
+        try:
+            lines.append(json.loads(raw))
+        except ValueError:
+            continue
+    outage = [line for line in lines if line.get("logger") == "swms.health"
+              and line["message"].startswith("database unavailable")]
+    assert outage and all(len(line["request_id"]) == 32 for line in outage)
+    assert any(line.get("logger") == "swms.health" and line["message"].startswith("readyz: unavailable (database")
+               for line in lines)
