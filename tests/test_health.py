@@ -231,3 +231,12 @@ def test_readyz_unavailable_when_the_object_store_does_not_answer(client, settin
         response = client.get("/readyz")
     assert response.status_code == 503 and response.content == b"unavailable\n"
     assert "storage:" in caplog.text
+
+
+def test_readyz_can_leave_a_check_out(client, settings, media, db):
+    """SWMS_READYZ_SKIP=redis: a deployment that keeps its web nodes in the pool while Redis is down."""
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    assert client.get("/readyz").status_code == 503
+    settings.SWMS_READYZ_SKIP = ["redis"]
+    assert client.get("/readyz").status_code == 200
