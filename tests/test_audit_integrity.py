@@ -295,3 +295,34 @@ def test_shipped_rows_removed_by_a_recorded_purge_are_not_missing(db, alice, cap
     assert audit_chain.verify_shipped(shipped.read_text(encoding="utf-8").splitlines()).ok
     _raw("DELETE FROM accounts_securityevent WHERE id = %s", events[3].pk, trigger="append_only_delete")
     assert audit_chain.verify_shipped(shipped.read_text(encoding="utf-8").splitlines()).missing == [events[3].pk]
+
+
+def test_audit_lines_reach_a_syslog_server(transactional_db, tmp_path):
+    """SWMS_AUDIT_SYSLOG: a process of the project logs a security event; a real UDP syslog listener on loopback
+    receives its line, which names the committed row and its hash."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(30)
+    db = connection.settings_dict
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "swms.settings_test",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+           "SWMS_AUDIT_SYSLOG": f"udp://127.0.0.1:{listener.getsockname()[1]}"}
+    script = ("import django; django.setup(); from accounts.services import security_event_record; "
+              "print(security_event_record(kind='login', username='operator-x', detail='syslog').pk)")
+    try:
+        done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        datagram = listener.recv(4096).decode()
+    finally:
+        listener.close()
+    event = SecurityEvent.objects.get(pk=int(done.stdout.split()[-1]))
+    assert f"security event #{event.pk} login {event.entry_hash}" in datagram
+    assert datagram.startswith("<")  # a syslog priority: authpriv.info
+    assert audit_chain.verify_shipped([datagram]).ok

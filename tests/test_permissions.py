@@ -126,6 +126,9 @@ MATRIX = {
         {**dict.fromkeys(ROLES, 200), "anonymous": 302, "outsider": 404},
     ),
     "set_language": ("post", None, dict.fromkeys(ROLES, 302)),
+    # Load balancers' probes (#17): no login, no detail; answered before sessions and the second factor.
+    "healthz": ("get", None, PUBLIC),
+    "readyz": ("get", None, PUBLIC),
     # --- registration: worker side
     "registration:signup": ("get", None, {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}),
     "registration:profile": ("get", None, WORKER_ONLY),
