@@ -423,6 +423,24 @@ LOGGING = {
     # WeasyPrint logs every rendering step at INFO ("Step 2 - Fetching and parsing CSS"): noise.
     "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
+# Off the box (L2, accounts/audit_chain.py): every committed security event's id, kind and hash go to the
+# swms.audit logger; SWMS_AUDIT_SYSLOG=udp://host:514 (or tcp://host:601) sends them to a syslog server too, where
+# a database superuser cannot rewrite them; `verify_audit_chain --shipped FILE` compares them with the table.
+SWMS_AUDIT_SYSLOG = env.str("SWMS_AUDIT_SYSLOG", default="")
+if SWMS_AUDIT_SYSLOG:
+    import socket as _socket
+    from urllib.parse import urlsplit as _urlsplit
+
+    _syslog = _urlsplit(SWMS_AUDIT_SYSLOG)
+    LOGGING["handlers"]["audit_syslog"] = {
+        "class": "logging.handlers.SysLogHandler",
+        "address": (_syslog.hostname, _syslog.port or 514),
+        "socktype": _socket.SOCK_STREAM if _syslog.scheme == "tcp" else _socket.SOCK_DGRAM,
+        "facility": "authpriv",
+        "formatter": "text",
+        "filters": ["request_id"],
+    }
+    LOGGING["loggers"]["swms.audit"] = {"handlers": ["console", "audit_syslog"], "level": "INFO", "propagate": False}
 # The worker keeps this logging configuration (and its format) instead of replacing the root logger's handlers.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # /readyz (swms/health.py): each check's time limit in seconds, how long "all migrations applied" is remembered,
