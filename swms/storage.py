@@ -23,6 +23,7 @@ after SWMS_STORAGE_PRESIGNED_SECONDS.
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -171,24 +172,29 @@ def open_object(storage, name: str):
     return answer["Body"], answer["ContentLength"]
 
 
+@functools.lru_cache(maxsize=8)
+def _signing_client(endpoint, region, access_key, secret_key, token, config):
+    """A client that only signs links for `endpoint` (signing is offline: it never connects there)."""
+    import boto3
+
+    session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                                    aws_session_token=token)
+    return session.client("s3", endpoint_url=endpoint, region_name=region, config=config)
+
+
 def presigned_url(storage, name: str, *, filename: str, content_type: str, inline: bool, seconds: int) -> str:
     """A GET link to the object valid for `seconds`, answering with the file name, type and no caching.
     Signed for SWMS_STORAGE_PUBLIC_ENDPOINT if set (the address browsers reach the store at), else for
     the endpoint the application uses."""
     from urllib.parse import quote
 
-    import boto3
     from django.conf import settings
 
-    public = getattr(settings, "SWMS_STORAGE_PUBLIC_ENDPOINT", "") or ""
+    public = (getattr(settings, "SWMS_STORAGE_PUBLIC_ENDPOINT", "") or "").rstrip("/")
     client = storage.connection.meta.client
-    if public and public.rstrip("/") != (storage.endpoint_url or "").rstrip("/"):
-        credentials = client._request_signer._credentials
-        client = boto3.session.Session().client(
-            "s3", endpoint_url=public.rstrip("/"), region_name=storage.region_name, config=storage.client_config,
-            aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
-            aws_session_token=credentials.token,
-        )
+    if public and public != (storage.endpoint_url or "").rstrip("/"):
+        client = _signing_client(public, storage.region_name, storage.access_key, storage.secret_key,
+                                 storage.security_token, storage.client_config)
     ascii_name = filename.encode("ascii", "ignore").decode() or "download"
     ascii_name = ascii_name.replace('"', "").replace("\\", "")
     disposition = (f"{'inline' if inline else 'attachment'}; filename=\"{ascii_name}\"; "

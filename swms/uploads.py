@@ -154,6 +154,7 @@ def serve_private_file(field_file, *, download_name: str | None = None, inline: 
     response = FileResponse(handle, content_type=content_type, as_attachment=not inline, filename=name)
     if length is not None:
         response["Content-Length"] = str(length)
+        response.block_size = 256 * 1024  # read from the network in larger pieces than from a disk
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -261,6 +261,26 @@ def test_a_file_missing_from_the_bucket_is_a_404_not_an_error(journey, s3_storag
 
 
 @pytest.mark.s3
+def test_a_lost_certificate_object_is_noticed_but_an_unreachable_store_is_not_taken_for_a_loss(journey, s3_storage,
+                                                                                               settings):
+    """The registry marks a certificate whose PDF is gone (for the city to reissue it); a store that does not
+    answer raises instead, so that an outage never revokes and reissues certificates."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from registration.selectors.registry import certificate_file_ok
+
+    certificate = Certificate.objects.get(pk=journey["certificate"].pk)
+    assert certificate_file_ok(certificate)
+    settings.STORAGES = build_storages(
+        s3_storage.url.replace(f":{s3_storage.server.ports['s3']}/", ":9/") + "&connect_timeout=1&retries=1")
+    with pytest.raises(EndpointConnectionError):
+        certificate_file_ok(Certificate.objects.get(pk=certificate.pk))
+    settings.STORAGES = build_storages(s3_storage.url)
+    s3_storage.client.delete_object(Bucket=s3_storage.server.bucket, Key=s3_storage.key(certificate.file.name))
+    assert not certificate_file_ok(Certificate.objects.get(pk=certificate.pk))
+
+
+@pytest.mark.s3
 def test_presigned_links_are_issued_only_after_the_permission_check(journey, s3_storage, client, charlie,
                                                                     settings):
     settings.SWMS_STORAGE_PRESIGNED = True
@@ -477,3 +497,42 @@ def _switch_to_bucket(settings, seaweedfs):
     settings.SWMS_STORAGE_URL = seaweedfs.url(prefix)
     settings.STORAGES = build_storages(settings.SWMS_STORAGE_URL)
     return BucketView(server=seaweedfs, prefix=prefix, url=settings.SWMS_STORAGE_URL, client=seaweedfs.client())
+
+
+@pytest.mark.s3
+def test_a_real_celery_worker_stores_the_certificate_in_the_bucket_and_the_web_serves_it(
+        transactional_db, s3_storage, regions, client, tmp_path):
+    """The worker process (its own SWMS_STORAGE_URL from the environment, its own disk) writes the PDF into the
+    bucket; this process, the web node, serves it to the worker."""
+    import uuid
+
+    from celery import Celery
+
+    from registration.tasks import issue_certificate
+    from tests.factories import QualificationFactory, RegistrationFactory, SocialWorkerFactory
+    from tests.test_celery_worker import BROKER, QUEUES, start_worker, stop_process, worker_env
+
+    person = SocialWorkerFactory(work_region=regions["洪桥街道"], name="陈真")
+    registration = RegistrationFactory(worker=person,
+                                       qualification=QualificationFactory(id_number=person.id_number, name="陈真"))
+    prefix = f"test-{uuid.uuid4().hex[:8]}-"
+    worker = start_worker(worker_env(tmp_path, BROKER, prefix, SWMS_STORAGE_URL=s3_storage.url), prefix=prefix,
+                          hostname=f"{prefix}worker@localhost")
+    sender = Celery("swms-test-client", broker=BROKER, backend=BROKER)
+    try:
+        sender.send_task(issue_certificate.name, args=(registration.pk,), queue=prefix + "certificates").get(
+            timeout=120)
+    finally:
+        sender.close()
+        stop_process(worker)
+        import redis
+
+        redis.Redis.from_url(BROKER).delete(*(prefix + q for q in QUEUES))
+    certificate = Certificate.objects.get(registration=registration)
+    assert s3_storage.keys() == [certificate.file.name]
+    assert not (tmp_path / "media").exists() or not any((tmp_path / "media").rglob("*"))
+    client.force_login(person.user)
+    body = body_of(client.get(reverse("registration:certificate-file", kwargs={"pk": certificate.pk})))
+    assert hashlib.sha256(body).hexdigest() == certificate.sha256 == hashlib.sha256(
+        s3_storage.read(certificate.file.name)).hexdigest()
+    assert "陈真" in pdftotext(body)

@@ -193,12 +193,14 @@ def _history_rows(records, subject: str) -> list[dict]:
 
 
 def certificate_file_ok(certificate: Certificate) -> bool:
-    """True if the certificate's PDF is stored and not empty."""
+    """True if the certificate's PDF is stored and not empty. One look at the storage (a HEAD request in an
+    object store); only "not there" counts as missing: a store that does not answer raises, so that a passing
+    outage never looks like a lost file (which the oversight action would reissue)."""
     if not certificate.file or not certificate.file.name:
         return False
     try:
-        return certificate.file.storage.exists(certificate.file.name) and certificate.file.size > 0
-    except OSError:
+        return certificate.file.size > 0
+    except FileNotFoundError:
         return False
 
 
