@@ -1,8 +1,9 @@
 """The CI step through PgBouncer (.ci/pgbouncer/run-tests.sh) really runs through PgBouncer in transaction
 pooling mode, and what that mode breaks in stock Django does not break here (swms/pgbouncer/base.py).
 
-Collected only in that step (PGBOUNCER_ADMIN_URL set, the admin console of the run's PgBouncer): in the
-ordinary run there is no PgBouncer, and these tests would have nothing to prove."""
+The class is collected only in that step (PGBOUNCER_ADMIN_URL set, the admin console of the run's PgBouncer):
+in the ordinary run there is no PgBouncer, and its tests would have nothing to prove. The backend's own rules
+(the two tests before it) hold on any PostgreSQL and run in both."""
 
 import os
 
@@ -33,6 +34,43 @@ def _client() -> psycopg.Connection:
 
 def _pid(conn) -> int:
     return conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+
+def test_the_pgbouncer_backend_refuses_prepared_statements():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from swms.pgbouncer.base import DatabaseWrapper
+
+    assert DatabaseWrapper({**connection.settings_dict, "OPTIONS": {}}, "pgb").get_connection_params()[
+        "prepare_threshold"] is None
+    with pytest.raises(ImproperlyConfigured, match="prepare_threshold"):
+        DatabaseWrapper({**connection.settings_dict, "OPTIONS": {"prepare_threshold": 5}}, "pgb").get_connection_params()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pgbouncer_backend_declares_cursors_only_inside_transactions():
+    """What iterator() gets from the backend: an ordinary cursor in autocommit (where stock Django declares a
+    WITH HOLD cursor), a named server-side cursor inside a transaction."""
+    from swms.pgbouncer.base import DatabaseWrapper
+
+    stock = StockWrapper.chunked_cursor(connection)
+    assert stock.cursor.name.startswith("_django_curs_") and stock.cursor.withhold is True
+    stock.close()
+    ours = DatabaseWrapper(connection.settings_dict.copy(), "pgbouncer_backend_test")  # the same test database
+    try:
+        plain = ours.chunked_cursor()
+        assert getattr(plain.cursor, "name", None) is None
+        plain.execute("SELECT 1")
+        plain.close()
+        ours.set_autocommit(False)
+        named = ours.chunked_cursor()
+        assert named.cursor.name.startswith("_django_curs_") and named.cursor.withhold is False
+        named.execute("SELECT id FROM auth_permission")
+        assert named.fetchmany(3)
+        named.close()
+        ours.rollback()
+    finally:
+        ours.close()
 
 
 class TestThroughPgBouncer:
