@@ -121,12 +121,18 @@ class _Health:
     checked_at = float("-inf")
     usable = False
     replayed_to = float("-inf")
+    unreachable = False  # the last check failed: the next one waits UNREACHABLE_RETRY_SECONDS
+
+
+# After a failed connection, requests do not each wait for the replica's connect timeout again at once.
+UNREACHABLE_RETRY_SECONDS = 30
 
 
 def reset_replica_health() -> None:
     """Forget the last lag check (tests, and after a failover)."""
     with _Health.lock:
         _Health.checked_at, _Health.usable, _Health.replayed_to = float("-inf"), False, float("-inf")
+        _Health.unreachable = False
 
 
 def _check_replica() -> None:
@@ -139,16 +145,19 @@ def _check_replica() -> None:
         logger.warning("read replica unusable, reading from the primary: %s", error)
         with contextlib.suppress(DatabaseError):
             connections[REPLICA].close()
-        lag = None
+        with _Health.lock:
+            _Health.checked_at, _Health.usable, _Health.unreachable = time.monotonic(), False, True
+        return
     lag = None if lag is None else float(lag)
     with _Health.lock:
-        _Health.checked_at = time.monotonic()
+        _Health.checked_at, _Health.unreachable = time.monotonic(), False
         _Health.usable = lag is not None and lag <= settings.SWMS_REPLICA_MAX_LAG_SECONDS
         _Health.replayed_to = wall - lag if lag is not None else float("-inf")
 
 
 def _replica_fresh(fresh_after: float | None) -> bool:
-    if time.monotonic() - _Health.checked_at >= settings.SWMS_REPLICA_CHECK_SECONDS:
+    interval = UNREACHABLE_RETRY_SECONDS if _Health.unreachable else settings.SWMS_REPLICA_CHECK_SECONDS
+    if time.monotonic() - _Health.checked_at >= interval:
         _check_replica()
     if _Health.usable and fresh_after is not None and _Health.replayed_to < fresh_after:
         _check_replica()  # an older check may predate the moment asked for: look again once

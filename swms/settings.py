@@ -133,6 +133,8 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    # A replica that does not answer costs a request at most this long before it reads the primary.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 # The router's switch (SWMS_REPLICA_READS=0 sends every read back to the primary without removing the URL);
 # settings_test defines the alias (a test mirror) but routes to it only in its tests.
 SWMS_REPLICA_READS = "replica" in DATABASES and env.bool("SWMS_REPLICA_READS", default=True)

@@ -250,6 +250,13 @@ def test_a_lagging_stale_or_unreachable_replica_is_not_read(client, regions, ali
         cache.clear()
         response = client.get(reverse("reports:statistics"))
         assert response.status_code == 200 and response.context["root"] == regions["越秀区"]
+        # Back again, but this process looks only after a back-off (requests do not each wait to connect).
+        replica.settings_dict["PORT"] = port
+        with reads_from_replica():
+            assert read_alias() == "default"
+        reset_replica_health()
+        with reads_from_replica():
+            assert read_alias() == REPLICA
     finally:
         replica.close()
         replica.settings_dict["PORT"] = port
