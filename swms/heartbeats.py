@@ -3,8 +3,8 @@
 - Each worker's main process writes its `WorkerHeartbeat` row (hostname, queues, pid) when it is ready and
   then every SWMS_WORKER_HEARTBEAT_SECONDS from a daemon thread; a clean shutdown marks it stopped. A worker
   killed outright simply stops beating: `manage.py celery_status` calls it lost after three missed beats.
-- Beat sends `swms.tasks.beat_heartbeat` every minute: `after_task_publish` records when it was sent (in the
-  beat process), the task records when a worker ran it.
+- Beat sends `swms.tasks.beat_heartbeat` every minute: `before_task_publish` records when it was sent (in the
+  beat process, even if the broker then refuses it), the task records when a worker ran it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 
-from celery.signals import after_task_publish, worker_ready, worker_shutdown
+from celery.signals import before_task_publish, worker_ready, worker_shutdown
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +96,10 @@ def on_worker_shutdown(sender=None, **kwargs):
             logger.warning("worker heartbeat: could not record the shutdown", exc_info=True)
 
 
-@after_task_publish.connect
-def on_after_task_publish(sender=None, **kwargs):
-    """Beat sent its heartbeat task (the signal's sender is the task name)."""
+@before_task_publish.connect
+def on_before_task_publish(sender=None, **kwargs):
+    """Beat sends its heartbeat task (the signal's sender is the task name): recorded before the publish, so
+    that a beat that ticks while Redis is down still shows as ticking."""
     if sender != BEAT_TASK:
         return
     from swms.models import BeatHeartbeat
@@ -113,6 +114,27 @@ def record_beat_ran(hostname: str) -> None:
     from swms.models import BeatHeartbeat
 
     BeatHeartbeat.objects.update_or_create(pk=1, defaults={"ran_at": _now(), "ran_by": hostname[:200]})
+
+
+def worker_alive(hostname: str, now=None) -> bool:
+    """True if the worker `hostname` wrote a heartbeat within three intervals and has not stopped."""
+    from django.conf import settings
+
+    from swms.models import WorkerHeartbeat
+
+    now = now or _now()
+    row = WorkerHeartbeat.objects.filter(hostname=hostname).first()
+    return bool(row and row.stopped_at is None
+                and (now - row.last_seen_at).total_seconds() <= 3 * settings.SWMS_WORKER_HEARTBEAT_SECONDS)
+
+
+def beat_alive(now=None, max_seconds: int = 180) -> bool:
+    """True if beat sent its heartbeat task (every minute) within `max_seconds`."""
+    from swms.models import BeatHeartbeat
+
+    now = now or _now()
+    beat = BeatHeartbeat.objects.filter(pk=1).first()
+    return bool(beat and beat.sent_at and (now - beat.sent_at).total_seconds() <= max_seconds)
 
 
 def status(now=None) -> dict:

@@ -143,19 +143,27 @@ def _publish(row, connection) -> None:
                   retry=False, ignore_result=True)
 
 
+def _broker_errors() -> tuple[type[BaseException], ...]:
+    from kombu.exceptions import OperationalError
+
+    return (OperationalError, ConnectionError, TimeoutError, OSError)
+
+
 def publish_pending(*, ids=None, limit: int = 200, connection=None) -> tuple[int, int]:
     """Publish up to `limit` pending rows (those of `ids` only, if given), oldest first; each is claimed with
     FOR UPDATE SKIP LOCKED and marked sent in the same transaction. Stops at the first broker error (the
-    rest would fail the same way). Uses `connection` if given (left open), else a new one. Returns
-    (sent, failed)."""
+    rest would fail the same way); a row that fails for another reason is logged and passed over. Uses
+    `connection` if given (left open), else a new one. Returns (sent, 1 if the broker failed else 0)."""
     from swms.models import OutboxTask
 
     sent = failed = 0
+    skipped: list[int] = []
+    broker_down = False
     own = connection is None
     try:
         while sent + failed < limit and (ids is None or sent + failed < len(ids)):
             with transaction.atomic():
-                pending = OutboxTask.objects.filter(sent_at__isnull=True).order_by("id")
+                pending = OutboxTask.objects.filter(sent_at__isnull=True).exclude(pk__in=skipped).order_by("id")
                 if ids is not None:
                     pending = pending.filter(pk__in=ids)
                 row = pending.select_for_update(skip_locked=True).first()
@@ -172,8 +180,15 @@ def publish_pending(*, ids=None, limit: int = 200, connection=None) -> tuple[int
                     row.last_error = f"{type(error).__name__}: {error}"[:1000]
                     row.save(update_fields=["attempts", "last_attempt_at", "last_error"])
                     failed += 1
+                    if not isinstance(error, _broker_errors()):
+                        # Something wrong with this row alone: logged, left pending, the others go on.
+                        logger.error("outbox: task %s #%s could not be published: %s", row.task, row.pk,
+                                     row.last_error)
+                        skipped.append(row.pk)
+                        continue
                     logger.warning("outbox: broker unreachable, task %s #%s left for the drain: %s",
                                    row.task, row.pk, row.last_error)
+                    broker_down = True
                     break
                 row.sent_at = now
                 row.save(update_fields=["attempts", "last_attempt_at", "sent_at"])
@@ -181,7 +196,7 @@ def publish_pending(*, ids=None, limit: int = 200, connection=None) -> tuple[int
     finally:
         if own and connection is not None:
             connection.release()
-    return sent, failed
+    return sent, int(broker_down)
 
 
 def drain(*, batch: int = 200, max_batches: int = 50) -> dict:

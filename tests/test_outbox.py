@@ -183,6 +183,13 @@ def test_celery_status_shows_workers_beat_and_the_outbox(transactional_db, broke
     assert any(line.startswith("Outbox: 1 pending") for line in lines)
     data = json.loads(_status_json())
     assert data["outbox"]["pending"] == 1 and data["beat"]["ran_by"] == "certs@node1"
+    # Container healthchecks: a worker by its name, beat by its last tick.
+    call_command("celery_status", "--check-worker", "certs@node1", "--check-beat", stdout=StringIO())
+    with pytest.raises(CommandError, match="worker mail@node2"):
+        call_command("celery_status", "--check-worker", "mail@node2", stdout=StringIO())
+    BeatHeartbeat.objects.update(sent_at=now - timezone.timedelta(minutes=5))
+    with pytest.raises(CommandError, match="beat"):
+        call_command("celery_status", "--check-beat", stdout=StringIO())
 
 
 def _status_json() -> str:
@@ -295,3 +302,16 @@ def test_a_permanent_smtp_refusal_is_not_retried():
     assert _transient(smtplib.SMTPServerDisconnected("gone"))
     assert _transient(smtplib.SMTPResponseException(421, b"try later"))
     assert _transient(sms.SMSTransientError("busy")) and not _transient(ValueError("bad number"))
+
+
+def test_a_row_that_cannot_be_published_does_not_block_the_others(db):
+    """Rows left from a run with a broker, drained without one (eager): a row whose task is unknown is logged
+    and passed over; the next one still runs."""
+    assert app.conf.task_always_eager
+    bad = OutboxTask.objects.create(task="no.such.task", task_id="bad")
+    good = OutboxTask.objects.create(task="notices.tasks.deliver_message", args=[987654], task_id="good")
+    result = outbox.drain()
+    assert result["sent"] == 1 and result["failed"] == 0 and result["pending"] == 1
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert good.sent_at is not None and bad.sent_at is None and bad.attempts == 1 and "no.such.task" in bad.last_error

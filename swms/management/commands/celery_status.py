@@ -3,9 +3,9 @@ heartbeat and queues, beat's last tick, and the outbox's pending tasks."""
 
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from swms.heartbeats import status
+from swms.heartbeats import beat_alive, status, worker_alive
 
 
 class Command(BaseCommand):
@@ -13,8 +13,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print one JSON object (for monitoring).")
+        parser.add_argument("--check-worker", metavar="HOSTNAME",
+                            help="Exit 1 unless this worker (its -n name) sent a heartbeat lately (a healthcheck).")
+        parser.add_argument("--check-beat", action="store_true",
+                            help="Exit 1 unless beat sent its heartbeat task in the last 3 minutes (a healthcheck).")
 
     def handle(self, *args, **options):
+        if options["check_worker"] or options["check_beat"]:
+            failed = [what for what, ok in (
+                (f"worker {options['check_worker']}", not options["check_worker"]
+                 or worker_alive(options["check_worker"])),
+                ("beat", not options["check_beat"] or beat_alive()),
+            ) if not ok]
+            if failed:
+                raise CommandError(f"no recent heartbeat: {', '.join(failed)}")
+            self.stdout.write("ok")
+            return
         data = status()
         if options["json"]:
             self.stdout.write(json.dumps(data))
