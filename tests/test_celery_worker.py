@@ -262,3 +262,38 @@ def test_beat_heartbeat_task_records_when_it_ran_and_celery_status_shows_it(cele
     call_command("celery_status", stdout=out)
     text = out.getvalue()
     assert celery_worker_process["hostname"] in text and "alive" in text and "Outbox: 0 pending" in text
+
+
+def test_real_beat_and_worker_heartbeats_show_in_celery_status(transactional_db, tmp_path):
+    """`celery beat` (DatabaseScheduler) and a worker on a Redis of the test's own: beat's heartbeat task is
+    sent and run, the drain runs, and the healthchecks of `celery_status` pass."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from swms.models import BeatHeartbeat
+
+    with redis_server() as server:
+        env = worker_env(tmp_path, server["url"], "")
+        log = (tmp_path / "celery.log").open("ab")
+        worker = start_worker(env, hostname="beat-test@localhost", log=log)
+        beat = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "swms", "beat", "--loglevel", "WARNING",
+             "--schedule", str(tmp_path / "beat-schedule")],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                row = BeatHeartbeat.objects.filter(pk=1).first()
+                if row is not None and row.sent_at and row.ran_at:
+                    break
+                time.sleep(1)
+            row = BeatHeartbeat.objects.get(pk=1)
+            assert row.sent_at and row.ran_at and row.ran_by == "beat-test@localhost"
+            out = StringIO()
+            call_command("celery_status", "--check-beat", "--check-worker", "beat-test@localhost", stdout=out)
+            assert out.getvalue().strip() == "ok"
+        finally:
+            stop_process(beat)
+            stop_process(worker)
+            log.close()
