@@ -83,6 +83,14 @@ def _log_tail(log: Path) -> str:
         return ""
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel kills it if the test run dies without its teardown (SIGKILL)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _stop(process: subprocess.Popen) -> None:
     """TERM the server's process group, KILL it if it has not gone within 5 s."""
     if process.poll() is None:
@@ -129,7 +137,7 @@ def seaweedfs(tmp_path_factory):
     ]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, cwd=base)
+                                   start_new_session=True, cwd=base, preexec_fn=_die_with_parent)
     server = SeaweedFS(endpoint=f"http://127.0.0.1:{ports['s3']}", bucket=BUCKET, ports=ports, process=process,
                        log=log)
     try:
