@@ -47,4 +47,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Beat: heartbeat sent {ago(beat['sent_seconds_ago'])}, run by a worker "
                           f"{ago(beat['ran_seconds_ago'])}" + (f" ({beat['ran_by']})" if beat["ran_by"] else ""))
         box = data["outbox"]
-        self.stdout.write(f"Outbox: {box['pending']} pending, oldest {ago(box['oldest_pending_seconds'])}")
+        oldest = box["oldest_pending_seconds"]
+        self.stdout.write(f"Outbox: {box['pending']} pending" + (f", oldest queued {oldest:.0f} s ago" if box["pending"] else ""))
