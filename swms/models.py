@@ -283,6 +283,8 @@ class OutboxTask(models.Model):
     kwargs = models.JSONField(default=dict, blank=True)
     # The Celery task id it is published under (the worker's logs name it).
     task_id = models.CharField(max_length=36, unique=True)
+    # The id of the request that queued it (X-Request-ID), carried into the task's message when published.
+    request_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)

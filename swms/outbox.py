@@ -30,6 +30,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from swms import request_id
+
 logger = logging.getLogger(__name__)
 
 # After a failed publish this process leaves new tasks to the drain for a while, so that a page does not pay
@@ -62,7 +64,7 @@ def enqueue(task, *args, **kwargs):
     from swms.models import OutboxTask
 
     row = OutboxTask.objects.create(task=_task_name(task), args=list(args), kwargs=kwargs,
-                                    task_id=str(uuid.uuid4()))
+                                    task_id=str(uuid.uuid4()), request_id=request_id.get_request_id() or "")
     transaction.on_commit(lambda: _publish_after_commit(row.pk))
     return row
 
@@ -139,8 +141,11 @@ def _publish(row, connection) -> None:
     if app.conf.task_always_eager:  # rows left from a run with a broker, drained without one
         app.tasks[row.task].apply_async(args=row.args, kwargs=row.kwargs, task_id=row.task_id)
         return
-    app.send_task(row.task, args=row.args, kwargs=row.kwargs, task_id=row.task_id, connection=connection,
-                  retry=False, ignore_result=True)
+    # Under the id of the request that queued it, also when the drain publishes it later (the worker's log
+    # lines of the task carry it: swms/request_id.py).
+    with request_id.bound(row.request_id or None):
+        app.send_task(row.task, args=row.args, kwargs=row.kwargs, task_id=row.task_id, connection=connection,
+                      retry=False, ignore_result=True)
 
 
 def _broker_errors() -> tuple[type[BaseException], ...]:

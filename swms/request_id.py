@@ -9,6 +9,7 @@ in the worker while the task runs (task_prerun / task_postrun); swms/apps.py con
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import re
@@ -92,6 +93,17 @@ class RequestIdFilter(logging.Filter):
             except Exception:  # noqa: BLE001 - a log line must never fail because of this field
                 record.user_id = "-"
         return True
+
+
+@contextlib.contextmanager
+def bound(value: str | None):
+    """The request id `value` (when sane) for the code in the block: the outbox publishes a task queued by a
+    request, later, under that request's id."""
+    token = _request_id.set(value if sane(value) else None)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
 
 
 # --- Celery ---------------------------------------------------------------------------------------------------

@@ -315,3 +315,19 @@ def test_a_row_that_cannot_be_published_does_not_block_the_others(db):
     bad.refresh_from_db()
     good.refresh_from_db()
     assert good.sent_at is not None and bad.sent_at is None and bad.attempts == 1 and "no.such.task" in bad.last_error
+
+
+def test_a_task_drained_after_an_outage_carries_the_request_id_of_the_request_that_queued_it(
+        transactional_db, broker):
+    from swms import request_id
+
+    point_broker_at_nothing()
+    with request_id.bound("req-approval-42"), transaction.atomic():
+        outbox.enqueue(issue_certificate, 44)
+    row = OutboxTask.objects.get()
+    assert row.sent_at is None and row.request_id == "req-approval-42"
+    app.conf.broker_url = f"redis://127.0.0.1:{broker.connection_pool.connection_kwargs['port']}/0"
+    with request_id.bound("beat-drain-run"):  # the drain runs in a task of its own, with another id
+        assert outbox.drain()["sent"] == 1
+    [message] = queued(broker)
+    assert message["headers"]["swms_request_id"] == "req-approval-42"

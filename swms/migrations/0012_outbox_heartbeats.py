@@ -50,6 +50,7 @@ class Migration(migrations.Migration):
                 ('args', models.JSONField(blank=True, default=list)),
                 ('kwargs', models.JSONField(blank=True, default=dict)),
                 ('task_id', models.CharField(max_length=36, unique=True)),
+                ('request_id', models.CharField(blank=True, max_length=128)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('sent_at', models.DateTimeField(blank=True, null=True)),
                 ('attempts', models.PositiveIntegerField(default=0)),
