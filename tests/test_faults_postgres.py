@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_celery_worker import stop_process
+
 pytestmark = pytest.mark.faults
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,12 +133,7 @@ def stack(tmp_path):
         yield {"cluster": cluster, "server": server, "base": base, "log": tmp_path / "gunicorn.log"}
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+            stop_process(server)
         cluster.remove()
 
 

@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 
 from swms import request_id
 from tests.conftest import make_user
+from tests.test_celery_worker import stop_process
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -123,12 +124,7 @@ def json_worker(transactional_db, tmp_path):
         yield {"queue": f"{prefix}default", "sender": sender, "log": log_file}
     finally:
         sender.close()
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=10)
+        stop_process(worker)
 
 
 def _json_lines(path):
