@@ -9,9 +9,11 @@ mechanism, not a trust anchor for anyone outside.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from io import BytesIO
@@ -112,6 +114,18 @@ def signing_certificate():
     return _trust_root(str(key_files()[1]))
 
 
+def _sync(function, *args, **kwargs):
+    """Call one of pyHanko's synchronous entry points, which run their own event loop (`asyncio.run`): in a
+    helper thread when this thread already runs a loop (an ASGI server, a test process driving a browser),
+    where `asyncio.run` would refuse."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
 def sign_pdf(pdf: bytes, *, reason: str = "") -> bytes:
     """The PDF with a PAdES (B-B) signature appended as an incremental update."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -122,7 +136,7 @@ def sign_pdf(pdf: bytes, *, reason: str = "") -> bytes:
         field_name=FIELD_NAME, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES, reason=reason or None,
     )
     # A fixed reservation for the CMS blob spares pyHanko a trial signature to size it.
-    return signers.sign_pdf(writer, meta, signer=signer(), bytes_reserved=8192).getvalue()
+    return _sync(signers.sign_pdf, writer, meta, signer=signer(), bytes_reserved=8192).getvalue()
 
 
 @dataclass
@@ -161,7 +175,7 @@ def check_signature(pdf: bytes) -> SignatureCheck:
     embedded = signatures[-1]
     context = ValidationContext(trust_roots=[signing_certificate()], allow_fetching=False)
     try:
-        status = validate_pdf_signature(embedded, context)
+        status = _sync(validate_pdf_signature, embedded, context)
     except Exception:  # a malformed signature dictionary: signed, but nothing holds
         return SignatureCheck(signed=True)
     return SignatureCheck(
