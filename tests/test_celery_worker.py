@@ -109,8 +109,9 @@ def celery_worker_process(transactional_db, tmp_path):
     queue = prefix + "default"
     hostname = f"{prefix}worker@localhost"
     worker = start_worker(worker_env(tmp_path, BROKER, prefix), prefix=prefix, hostname=hostname)
-    # A client app of its own: the project app may already hold an eager-mode pool and backend.
-    sender = Celery("swms-test-client", broker=BROKER, backend=BROKER)
+    # A client app of its own (the project app may already hold an eager-mode pool and backend), not made the
+    # current app: the project's shared tasks must go on resolving to the project's app in later tests.
+    sender = Celery("swms-test-client", broker=BROKER, backend=BROKER, set_as_current=False)
     try:
         yield {"queue": queue, "prefix": prefix, "hostname": hostname, "sms_file": tmp_path / "sms.jsonl",
                "process": worker, "sender": sender}

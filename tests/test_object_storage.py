@@ -518,7 +518,7 @@ def test_a_real_celery_worker_stores_the_certificate_in_the_bucket_and_the_web_s
     prefix = f"test-{uuid.uuid4().hex[:8]}-"
     worker = start_worker(worker_env(tmp_path, BROKER, prefix, SWMS_STORAGE_URL=s3_storage.url), prefix=prefix,
                           hostname=f"{prefix}worker@localhost")
-    sender = Celery("swms-test-client", broker=BROKER, backend=BROKER)
+    sender = Celery("swms-test-client", broker=BROKER, backend=BROKER, set_as_current=False)
     try:
         sender.send_task(issue_certificate.name, args=(registration.pk,), queue=prefix + "certificates").get(
             timeout=120)

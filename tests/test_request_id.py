@@ -119,7 +119,7 @@ def json_worker(transactional_db, tmp_path):
              "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
-    sender = Celery("swms-health-client", broker=BROKER)
+    sender = Celery("swms-health-client", broker=BROKER, set_as_current=False)
     try:
         yield {"queue": f"{prefix}default", "sender": sender, "log": log_file}
     finally:
