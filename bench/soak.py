@@ -49,7 +49,6 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -238,12 +237,9 @@ class Soak:
 
     def user(self, i, role, sid, pages):
         rnd = random.Random(self.seed * 1000 + i)
-        headers = {
-            "Cookie": f"{self.cookie_name}={sid}",
-            "Host": "127.0.0.1",
-            "Accept-Encoding": "gzip",
-            "X-Forwarded-Proto": "https",  # as behind the TLS proxy (SECURE_SSL_REDIRECT stays on)
-        }
+        from scalelib import load
+
+        headers = load.session_headers(self.cookie_name, sid)
         conn = None
         # Users start spread over one think time, as people do, not all in the same millisecond.
         time.sleep(rnd.uniform(0, self.think))
@@ -253,12 +249,8 @@ class Soak:
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-                conn.request("GET", quote(url, safe="/?=&"), headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-                status = resp.status
-                if resp.getheader("Connection", "").lower() == "close":
-                    conn.close()
+                status = load.get_page(conn, url, headers)
+                if conn.sock is None:  # closed at the server's word: the next request reconnects
                     conn = None
             except TimeoutError:
                 status = "timeout"
@@ -390,6 +382,10 @@ def print_table(result):
         print(f"  note   {n:5}  {key}")
     for role, v in sorted(result["by_role"].items()):
         print(f"  {role:9} n={v['n']:6}  p50 {v['p50_ms']} ms  p95 {v['p95_ms']} ms")
+    if None in (m["total_growth_mb"], m["total_growth_pct"], m["worker_max_growth_mb"]):  # too short a run
+        print("memory: too few samples to compare (run longer than two sample intervals)")
+        print("PASS" if s["errors"] == 0 else "FAIL")
+        return
     print(f"memory: total RSS {m['total_first_mb']} MB (first {m['compare_minutes']} min) -> {m['total_last_mb']} MB "
           f"(last {m['compare_minutes']} min): {m['total_growth_mb']:+} MB ({m['total_growth_pct']:+} %); "
           f"largest worker growth {m['worker_max_growth_mb']:+} MB; workers replaced {m['workers_replaced']}")

@@ -120,6 +120,23 @@ def make_sessions(n, rnd, secret_key):
     return [(role, session_for(user, secret_key), pages) for role, user, pages in plan]
 
 
+def session_headers(cookie_name: str, sid: str) -> dict:
+    """The headers of a signed-in user's requests, as behind the TLS proxy (SECURE_SSL_REDIRECT stays on)."""
+    return {"Cookie": f"{cookie_name}={sid}", "Host": "127.0.0.1", "Accept-Encoding": "gzip",
+            "X-Forwarded-Proto": "https"}
+
+
+def get_page(conn, url: str, headers: dict) -> int:
+    """GET `url` on a kept connection and read the whole answer; closes the connection when the server says
+    so (the next request reconnects). Returns the status; connection errors raise."""
+    conn.request("GET", quote(url, safe="/?=&"), headers=headers)
+    resp = conn.getresponse()
+    resp.read()
+    if resp.getheader("Connection", "").lower() == "close":
+        conn.close()
+    return resp.status
+
+
 def drive(sessions, seconds, max_requests, seed, port, cookie_name):
     stop = time.monotonic() + seconds
     lock = threading.Lock()
@@ -129,12 +146,7 @@ def drive(sessions, seconds, max_requests, seed, port, cookie_name):
     def worker(i, role, sid, pages):
         rnd = random.Random(seed * 1000 + i)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        headers = {
-            "Cookie": f"{cookie_name}={sid}",
-            "Host": "127.0.0.1",
-            "Accept-Encoding": "gzip",
-            "X-Forwarded-Proto": "https",  # as behind the TLS proxy (SECURE_SSL_REDIRECT stays on)
-        }
+        headers = session_headers(cookie_name, sid)
         while time.monotonic() < stop:
             with lock:
                 if sent[0] >= max_requests:
@@ -143,12 +155,7 @@ def drive(sessions, seconds, max_requests, seed, port, cookie_name):
             url = rnd.choice(pages)
             t = time.perf_counter()
             try:
-                conn.request("GET", quote(url, safe="/?=&"), headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-                status = resp.status
-                if resp.getheader("Connection", "").lower() == "close":
-                    conn.close()
+                status = get_page(conn, url, headers)
             except Exception as e:  # noqa: BLE001
                 status = type(e).__name__
                 conn.close()
